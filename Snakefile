@@ -1,0 +1,28 @@
+# The GAMPS replication: `snakemake --cores 8` regenerates every figure and table.
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("8.20")
+
+
+configfile: Path(workflow.basedir) / "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/datasets.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.fig1.input,
+        rules.fig2.input,
+        rules.gridworld_weights.output,
+        expand(rules.aggregate.output, env=ENVS),

@@ -1,0 +1,1 @@
+"""Aggregation (pandas) and figures (seaborn): they read the tidy CSVs, never rerun training."""

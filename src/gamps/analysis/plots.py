@@ -1,0 +1,125 @@
+"""Figures 1 and 2 of the paper, drawn with seaborn from the tidy CSVs."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.patches as mpatches  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .. import gridworld as gw  # noqa: E402
+from .aggregate import LABELS  # noqa: E402
+
+PALETTE = dict(zip(LABELS.values(), sns.color_palette("colorblind", len(LABELS)), strict=True))
+# Fixed metadata keep the PDF bytes identical from run to run.
+PDF_METADATA = {"CreationDate": None, "Creator": None, "Producer": None}
+
+
+def save(fig, paths) -> None:
+    """Save a figure to each path (PDF, PNG) through a temporary file, then rename."""
+    for path in map(Path, paths):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+        os.close(fd)
+        try:
+            kwargs = {"metadata": PDF_METADATA} if path.suffix == ".pdf" else {"dpi": 150}
+            fig.savefig(tmp, bbox_inches="tight", **kwargs)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    plt.close(fig)
+
+
+def _grid_map(ax) -> None:
+    """Figure 1a: the two areas, the goal G and the initial states mu."""
+    area = np.where(np.arange(gw.N_ROWS)[:, None] <= gw.UPPER_ROWS[-1], 1.0, 0.0)
+    area = np.repeat(area, gw.N_COLS, axis=1)
+    ax.imshow(area, cmap=matplotlib.colors.ListedColormap(["#cfe3c8", "#c8d8ef"]), vmin=0, vmax=1)
+    mu = gw.MU.reshape(gw.N_ROWS, gw.N_COLS)
+    for (row, col), p in np.ndenumerate(mu):
+        if (row, col) == gw.cell(gw.GOAL):
+            ax.text(col, row, "G", ha="center", va="center", fontsize=14, fontweight="bold")
+        elif p > 0:
+            ax.text(col, row, "μ", ha="center", va="center", fontsize=12)
+    ax.axhline(gw.UPPER_ROWS[-1] + 0.5, color="k", lw=2)
+    ax.set_xticks(np.arange(gw.N_COLS) - 0.5, minor=True)
+    ax.set_yticks(np.arange(gw.N_ROWS) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", lw=1.5)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    ax.legend(
+        handles=[
+            mpatches.Patch(color="#c8d8ef", label="upper area (actions reversed)"),
+            mpatches.Patch(color="#cfe3c8", label="lower area (no way back up)"),
+        ],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.02),
+        fontsize=7,
+        frameon=False,
+    )
+    ax.set_title("(a) two-areas gridworld")
+
+
+def figure1(weights: pd.DataFrame, actions, paths) -> None:
+    """Figure 1: (a) the map; (b) delta and (c) eta as 5 x 5 heat maps for two actions."""
+    fig, axes = plt.subplots(
+        1, 6, figsize=(17, 3.8), gridspec_kw={"wspace": 0.25, "width_ratios": [1, 1, 1, 1, 1, 0.06]}
+    )
+    _grid_map(axes[0])
+    panels = [("delta", "(b) δ (empirical, normalised)"), ("eta", "(c) η (GAMPS, normalised)")]
+    vmax = weights[["delta", "eta"]].to_numpy().max()
+    for i, (column, title) in enumerate(panels):
+        for j, action in enumerate(actions):
+            ax = axes[1 + 2 * i + j]
+            grid = weights[weights["action"] == action].pivot(
+                index="row", columns="col", values=column
+            )
+            sns.heatmap(
+                grid,
+                ax=ax,
+                vmin=0,
+                vmax=vmax,
+                cmap="rocket_r",
+                annot=True,
+                fmt=".2f",
+                annot_kws={"fontsize": 7},
+                cbar=(i == 1 and j == 1),
+                cbar_ax=axes[5],
+                square=True,
+            )
+            ax.axhline(gw.UPPER_ROWS[-1] + 1, color="k", lw=2)
+            ax.set_title(f"{title}\naction {action}", fontsize=10)
+            ax.set_xlabel("column")
+            ax.set_ylabel("row" if j == 0 else "")
+    save(fig, paths)
+
+
+def figure2(curves: pd.DataFrame, paths) -> None:
+    """Figure 2: return against iteration, one panel per N, mean +- std over runs."""
+    data = curves.assign(algorithm=curves["algorithm"].map(LABELS).fillna(curves["algorithm"]))
+    grid = sns.relplot(
+        data=data,
+        kind="line",
+        x="iteration",
+        y="return",
+        hue="algorithm",
+        col="n_trajectories",
+        errorbar="sd",
+        palette=PALETTE,
+        hue_order=[a for a in PALETTE if a in set(data["algorithm"])],
+        height=3.4,
+        aspect=1.1,
+        facet_kws={"sharey": False},
+    )
+    grid.set_titles("N = {col_name} trajectories")
+    grid.set_axis_labels("iteration", "expected return J(θ)")
+    runs = curves.groupby("n_trajectories")["seed"].nunique().max()
+    grid.figure.suptitle(f"Gridworld: mean ± std over {runs} runs", y=1.03)
+    save(grid.figure, paths)

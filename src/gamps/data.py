@@ -1,0 +1,142 @@
+"""The trajectory batch: padded arrays plus a mask, saved as ``.npz`` with a ``.json`` sidecar.
+
+Shapes (N trajectories, horizon T): ``states [N, T+1, ...]``, ``actions [N, T, ...]``,
+``rewards [N, T]``, ``mask [N, T]`` (True where step t was taken), ``behaviour_log_prob [N, T]``
+(log pi_b(a_t | s_t), the denominator of every importance ratio). Discrete spaces drop the
+trailing feature axis. After termination, states repeat the last state and everything else is 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ARRAYS = ("states", "actions", "rewards", "mask", "behaviour_log_prob")
+
+
+class DatasetError(ValueError):
+    """A dataset file is missing, truncated, inconsistent, or does not match the config."""
+
+
+@dataclass(frozen=True)
+class TrajectoryBatch:
+    states: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    mask: np.ndarray
+    behaviour_log_prob: np.ndarray
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        problems = _shape_problems(self)
+        if problems:
+            raise DatasetError("inconsistent trajectory batch: " + "; ".join(problems))
+
+    @property
+    def n(self) -> int:
+        return self.rewards.shape[0]
+
+    @property
+    def horizon(self) -> int:
+        return self.rewards.shape[1]
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self.mask.sum(axis=1)
+
+    def discounted_returns(self, gamma: float) -> np.ndarray:
+        """sum_t gamma^t r_t of each trajectory, shape [N]."""
+        return self.rewards @ gamma ** np.arange(self.horizon)
+
+
+def _shape_problems(batch: TrajectoryBatch) -> list[str]:
+    if batch.rewards.ndim != 2:
+        return [f"rewards must be [N, T], got shape {batch.rewards.shape}"]
+    n, t = batch.rewards.shape
+    problems = []
+    for name, lead in (
+        ("states", (n, t + 1)),
+        ("actions", (n, t)),
+        ("mask", (n, t)),
+        ("behaviour_log_prob", (n, t)),
+    ):
+        shape = getattr(batch, name).shape
+        if shape[:2] != lead:
+            problems.append(f"{name} has shape {shape}, expected leading {lead}")
+    if batch.mask.dtype != bool:
+        problems.append(f"mask must be boolean, got {batch.mask.dtype}")
+    for name in ("rewards", "behaviour_log_prob"):
+        if not np.all(np.isfinite(getattr(batch, name))):
+            problems.append(f"{name} holds NaN or inf")
+    return problems
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename: never a half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    _atomic_write(Path(path), lambda handle: handle.write(text.encode()))
+
+
+def metadata_path(path: str | os.PathLike) -> Path:
+    return Path(path).with_suffix(".json")
+
+
+def save(batch: TrajectoryBatch, path: str | os.PathLike) -> None:
+    """Save arrays to ``path`` (.npz) and metadata to the ``.json`` beside it, each atomically.
+
+    The sidecar is written last, so a dataset with a sidecar is a complete dataset.
+    """
+    path = Path(path)
+    arrays = {name: getattr(batch, name) for name in ARRAYS}
+    _atomic_write(path, lambda handle: np.savez_compressed(handle, **arrays))
+    atomic_write_text(metadata_path(path), json.dumps(batch.meta, indent=2, sort_keys=True) + "\n")
+
+
+def load(path: str | os.PathLike, expect: dict | None = None) -> TrajectoryBatch:
+    """Load a dataset, naming the file in any error.
+
+    ``expect`` maps metadata keys to required values (for instance the config used to build the
+    dataset): a stale file whose metadata differs is rejected, never silently used.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [name for name in ARRAYS if name not in npz.files]
+            if missing:
+                raise DatasetError(f"{path}: missing arrays {missing}")
+            arrays = {name: npz[name] for name in ARRAYS}
+    except DatasetError:
+        raise
+    except Exception as err:  # zipfile, OSError, ValueError: all mean an unreadable file
+        raise DatasetError(f"{path}: unreadable dataset ({type(err).__name__}: {err})") from err
+    meta_file = metadata_path(path)
+    try:
+        meta = json.loads(meta_file.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise DatasetError(f"{meta_file}: unreadable metadata ({err})") from err
+    for key, value in (expect or {}).items():
+        if meta.get(key) != value:
+            raise DatasetError(
+                f"{path}: metadata {key!r} is {meta.get(key)!r} but the config asks for {value!r}"
+                " (stale dataset: delete it and rerun)"
+            )
+    try:
+        return TrajectoryBatch(**arrays, meta=meta)
+    except DatasetError as err:
+        raise DatasetError(f"{path}: {err}") from err

@@ -1,0 +1,127 @@
+"""The two-areas gridworld as a domain of Algorithm 1: exact Q by dynamic programming, exact J."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import exact
+from .. import gridworld as gw
+from ..data import TrajectoryBatch
+from ..models import ActionEffectModel
+from ..policies import BoltzmannPolicy
+from ..value import finite_horizon_q
+
+
+class GridworldDomain:
+    def __init__(
+        self,
+        gamma: float = 0.9,
+        horizon: int = 20,
+        lower_logit: float = 12.0,
+        upper_logit_std: float = 1.0,
+    ):
+        self.gamma = gamma
+        self.horizon = horizon
+        self.lower_logit = lower_logit
+        self.upper_logit_std = upper_logit_std
+        self.policy = BoltzmannPolicy(gw.N_STATES, len(gw.ACTIONS))
+        self.mdp = exact.FiniteMDP(
+            gw.transition_tensor(), gw.REWARD, gw.MU, gw.TERMINAL, gamma, horizon
+        )
+
+    def behaviour_parameters(self, rng: np.random.Generator) -> np.ndarray:
+        """pi_b of Section 7.1: random logits N(0, 1) in the upper area; in each lower cell one
+        action, drawn uniformly, gets ``lower_logit`` (deterministic in effect)."""
+        upper = gw.is_upper(np.arange(gw.N_STATES))
+        random_logits = rng.normal(0.0, self.upper_logit_std, size=(gw.N_STATES, len(gw.ACTIONS)))
+        chosen = rng.integers(len(gw.ACTIONS), size=gw.N_STATES)
+        deterministic = self.lower_logit * np.eye(len(gw.ACTIONS))[chosen]
+        return np.where(upper[:, None], random_logits, deterministic).ravel()
+
+    def collect(self, theta, n: int, rng: np.random.Generator) -> TrajectoryBatch:
+        """n episodes of pi_theta in the real gridworld, all simulated together."""
+        horizon = self.horizon
+        states = np.empty((n, horizon + 1), dtype=np.int64)
+        actions = np.zeros((n, horizon), dtype=np.int64)
+        rewards = np.zeros((n, horizon))
+        mask = np.zeros((n, horizon), dtype=bool)
+        log_prob = np.zeros((n, horizon))
+        s = rng.choice(gw.N_STATES, size=n, p=gw.MU)
+        alive = ~gw.TERMINAL[s]
+        for t in range(horizon):
+            states[:, t] = s
+            a = np.where(alive, self.policy.sample(theta, s, rng), 0)
+            actions[:, t] = a
+            mask[:, t] = alive
+            rewards[:, t] = np.where(alive, gw.REWARD[s, a], 0.0)
+            log_prob[:, t] = np.where(alive, self.policy.log_prob(theta, s, a), 0.0)
+            s = np.where(alive, gw.NEXT_STATE[s, a], s)
+            alive &= ~gw.TERMINAL[s]
+        states[:, horizon] = s
+        return TrajectoryBatch(states, actions, rewards, mask, log_prob)
+
+    def make_model(self) -> ActionEffectModel:
+        return ActionEffectModel()
+
+    def q_values(self, model: ActionEffectModel, theta, batch: TrajectoryBatch, rng=None):
+        """Q_t^{pi, p_hat}(s_t, a_t) at every step of the batch, exact (Section 4.2)."""
+        q = finite_horizon_q(
+            model.transition_tensor(),
+            gw.REWARD,
+            self.policy.probs(theta),
+            self.gamma,
+            self.horizon,
+            gw.TERMINAL,
+        )
+        t = np.arange(batch.horizon)[None, :]
+        return q[t, batch.states[:, :-1], batch.actions]
+
+    def evaluate(self, theta, rng=None) -> dict[str, float]:
+        """The exact expected return J(theta) in the real gridworld."""
+        return {"return": exact.performance(self.mdp, self.policy.probs(theta))}
+
+    def score_norms(self, theta, batch: TrajectoryBatch, q: float) -> np.ndarray:
+        return self.policy.score_norm(theta, batch.states[:, :-1], batch.actions, q)
+
+    def scores(self, theta, batch: TrajectoryBatch) -> np.ndarray:
+        return self.policy.score(theta, batch.states[:, :-1], batch.actions)
+
+    def score_dot(self, theta, batch: TrajectoryBatch, coef) -> np.ndarray:
+        return self.policy.score_dot(theta, batch.states[:, :-1], batch.actions, coef)
+
+    def log_probs(self, theta, batch: TrajectoryBatch) -> np.ndarray:
+        return self.policy.log_prob(theta, batch.states[:, :-1], batch.actions)
+
+    def weight_maps(self, theta, batch: TrajectoryBatch, q: float) -> tuple[np.ndarray, np.ndarray]:
+        """Figure 1 (b, c): the empirical discounted occupancy delta and the GAMPS weights eta
+        (Lemma 4.1, on-policy so rho = 1) accumulated per (s, a), each normalised to sum 1."""
+        from ..weights import gamps_weights
+
+        t = np.arange(batch.horizon)
+        discount = np.where(batch.mask, self.gamma**t, 0.0)
+        omega = gamps_weights(
+            np.zeros(batch.mask.shape), self.score_norms(theta, batch, q), self.gamma, batch.mask
+        )
+        index = batch.states[:, :-1] * len(gw.ACTIONS) + batch.actions
+        maps = []
+        for w in (discount, omega):
+            m = np.bincount(index.ravel(), weights=w.ravel(), minlength=self.policy.dim)
+            maps.append((m / m.sum()).reshape(gw.N_STATES, len(gw.ACTIONS)))
+        return maps[0], maps[1]
+
+
+def weights_table(delta: np.ndarray, eta: np.ndarray):
+    """Figure 1's data as a tidy table: row, col, action, delta, eta (row-major states)."""
+    import pandas as pd
+
+    states, actions = np.meshgrid(np.arange(gw.N_STATES), np.arange(len(gw.ACTIONS)), indexing="ij")
+    rows, cols = gw.cell(states.ravel())
+    return pd.DataFrame(
+        {
+            "row": rows,
+            "col": cols,
+            "action": np.array(gw.ACTIONS)[actions.ravel()],
+            "delta": delta.ravel(),
+            "eta": eta.ravel(),
+        }
+    )

@@ -1,0 +1,89 @@
+"""One run of the replication, as the pipeline's scripts call it: seeding, collection, training.
+
+Seeding: every random draw of run seed s comes from ``numpy.random.SeedSequence(s)`` through a
+fixed spawn key, so a file depends only on its own (env, N, seed, algorithm) and the config,
+never on which job ran first or on how many cores ran them.
+    behaviour policy      spawn key (0,)       shared by every N of seed s
+    dataset of size N     spawn key (1, N)
+    training (any algo)   spawn key (2, N)     common random numbers across algorithms
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from importlib.metadata import version
+
+import numpy as np
+
+from .algorithms import ALGORITHMS, Settings, batch_policy_search
+from .data import TrajectoryBatch, atomic_write_text  # noqa: F401 (re-exported)
+from .domains import make_domain
+
+SETTINGS_KEYS = ("iterations", "step_size", "q_norm", "ess_stop_fraction")
+log = logging.getLogger(__name__)
+
+
+def _rng(seed: int, *key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=key))
+
+
+def domain_params(env: str, env_config: dict) -> dict:
+    """The part of an environment's config that defines the domain (and so its datasets)."""
+    from .domains import DOMAIN_KEYS
+
+    return {key: env_config[key] for key in DOMAIN_KEYS[env]}
+
+
+def dataset_metadata(env: str, env_config: dict, n: int, seed: int) -> dict:
+    """What a dataset must have been built with; a stored file that differs is stale."""
+    return {"env": env, "n_trajectories": n, "seed": seed, "domain": domain_params(env, env_config)}
+
+
+def collect_dataset(env: str, env_config: dict, n: int, seed: int) -> TrajectoryBatch:
+    """Draw pi_b from the seed, then N trajectories of it; the metadata records both."""
+    domain = make_domain(env, domain_params(env, env_config))
+    theta_b = domain.behaviour_parameters(_rng(seed, 0))
+    batch = domain.collect(theta_b, n, _rng(seed, 1, n))
+    meta = dataset_metadata(env, env_config, n, seed) | {
+        "behaviour_theta": theta_b.tolist(),
+        "gamps_version": version("gamps"),
+    }
+    return TrajectoryBatch(
+        batch.states, batch.actions, batch.rewards, batch.mask, batch.behaviour_log_prob, meta
+    )
+
+
+def train(env: str, env_config: dict, algorithm: str, batch: TrajectoryBatch) -> list[dict]:
+    """Run ``algorithm`` on a dataset from its behaviour policy (the initial policy of every
+    algorithm, so runs of one seed are paired); one record per iteration."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; choose from {ALGORITHMS}")
+    domain = make_domain(env, domain_params(env, env_config))
+    settings = Settings(**{key: env_config[key] for key in SETTINGS_KEYS})
+    n, seed = batch.meta["n_trajectories"], batch.meta["seed"]
+    theta0 = np.asarray(batch.meta["behaviour_theta"])
+    records = batch_policy_search(domain, algorithm, batch, theta0, settings, _rng(seed, 2, n))
+    ident = {"algorithm": algorithm, "n_trajectories": n, "seed": seed}
+    return [ident | record for record in records]
+
+
+def write_records(records: list[dict], path) -> None:
+    """Write records as a CSV atomically (floats at full precision: reruns compare bit for bit)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(records[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def log_to(path) -> None:
+    """Send the package's log lines to ``path`` (a rule's ``log:`` file)."""
+    logging.basicConfig(
+        filename=str(path),
+        filemode="w",
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        force=True,
+    )

@@ -1,0 +1,74 @@
+"""Shared fixtures of the unit tests: the gridworld domain, its exact MDP and seeded policies."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gamps import gridworld as gw
+from gamps.domains.gridworld import GridworldDomain
+from gamps.policies import BoltzmannPolicy
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE_CONFIG = ROOT / "config/smoke.yaml"
+
+
+def run_snakemake(workdir, *args: str, configfile=SMOKE_CONFIG) -> subprocess.CompletedProcess:
+    """Run the repository's workflow with ``configfile``, its outputs in ``workdir``."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        *args,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
+
+
+#: Fixed seeds: every statistical test below is deterministic, and its tolerance is still derived
+#: from the Monte Carlo error so that it would hold for (almost) any seed.
+BEHAVIOUR_SEED = 20200207
+GENERIC_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def domain() -> GridworldDomain:
+    return GridworldDomain(gamma=0.9, horizon=20)
+
+
+@pytest.fixture(scope="session")
+def mdp(domain):
+    return domain.mdp
+
+
+@pytest.fixture(scope="session")
+def policy() -> BoltzmannPolicy:
+    return BoltzmannPolicy(gw.N_STATES, len(gw.ACTIONS))
+
+
+@pytest.fixture(scope="session")
+def behaviour_theta(domain) -> np.ndarray:
+    """The paper's pi_b (Section 7.1): N(0, 1) logits in the upper area, logit 12 on one action of
+    every lower cell."""
+    return domain.behaviour_parameters(np.random.default_rng(BEHAVIOUR_SEED))
+
+
+@pytest.fixture(scope="session")
+def generic_theta() -> np.ndarray:
+    """A well-conditioned policy (all logits N(0, 1)): every action has non-negligible probability
+    everywhere, so Monte Carlo errors of gradient estimates are not dominated by rare events."""
+    return np.random.default_rng(GENERIC_SEED).normal(size=gw.N_STATES * len(gw.ACTIONS))
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)

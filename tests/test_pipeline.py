@@ -1,0 +1,127 @@
+"""The Snakemake pipeline end to end at toy scale (config/smoke.yaml), in temporary folders."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT, run_snakemake
+
+from gamps import data
+
+SMOKE = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())["gridworld"]
+pytestmark = pytest.mark.pipeline
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    return run_snakemake(workdir, *args)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("smoke")
+    result = snakemake(workdir, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
+
+
+def test_every_output_exists_and_is_complete(smoke_run):
+    for name in ("fig1", "fig2"):
+        for ext in ("pdf", "png"):
+            path = smoke_run / "paper_figures" / f"{name}.{ext}"
+            assert path.stat().st_size > 5000, path
+    assert (smoke_run / "paper_figures/fig2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    leftovers = [p for p in smoke_run.rglob("*.tmp")]
+    assert not leftovers, f"temporary files left behind: {leftovers}"
+
+
+def test_curves_contract(smoke_run):
+    curves = pd.read_csv(smoke_run / "results/gridworld/curves.csv")
+    assert {"algorithm", "n_trajectories", "seed", "iteration", "return"} <= set(curves.columns)
+    expected_rows = (
+        len(SMOKE["algorithms"])
+        * len(SMOKE["n_trajectories"])
+        * SMOKE["seeds"]
+        * (SMOKE["iterations"] + 1)
+    )
+    assert len(curves) == expected_rows
+    assert set(curves["algorithm"]) == set(SMOKE["algorithms"])
+    assert set(curves["n_trajectories"]) == set(SMOKE["n_trajectories"])
+    assert sorted(curves["iteration"].unique()) == list(range(SMOKE["iterations"] + 1))
+    assert np.isfinite(curves.select_dtypes("number").to_numpy()).all()
+    # J is an expected discounted sum of -1 rewards: between -(1 - gamma^T) / (1 - gamma) and 0.
+    floor = -(1 - SMOKE["gamma"] ** SMOKE["horizon"]) / (1 - SMOKE["gamma"])
+    assert curves["return"].between(floor - 1e-9, 0).all()
+    # Iteration 0 is pi_b for every algorithm: paired runs start from the same policy.
+    start = curves[curves["iteration"] == 0].groupby(["n_trajectories", "seed"])["return"]
+    assert (start.nunique() == 1).all()
+
+
+def test_summary_matches_curves(smoke_run):
+    curves = pd.read_csv(smoke_run / "results/gridworld/curves.csv")
+    summary = pd.read_csv(smoke_run / "results/gridworld/summary.csv")
+    last = curves[curves["iteration"] == SMOKE["iterations"]]
+    for row in summary.itertuples():
+        finals = last[
+            (last["algorithm"] == row.algorithm) & (last["n_trajectories"] == row.n_trajectories)
+        ]["return"]
+        assert row.final_mean == pytest.approx(finals.mean())
+        assert row.final_std == pytest.approx(finals.std())
+        assert row.best_mean >= row.final_mean - 1e-12
+    bands = pd.read_csv(smoke_run / "results/gridworld/curves_summary.csv")
+    assert len(bands) == len(curves) // SMOKE["seeds"]
+    assert "±" in (smoke_run / "results/gridworld/summary.md").read_text()
+
+
+def test_figure1_contract(smoke_run):
+    weights = pd.read_csv(smoke_run / "results/gridworld/fig1_weights.csv")
+    assert list(weights.columns) == ["row", "col", "action", "delta", "eta"]
+    assert len(weights) == 25 * 4
+    assert set(weights["action"]) == {"up", "down", "left", "right"}
+    assert weights["delta"].sum() == pytest.approx(1.0)
+    assert weights["eta"].sum() == pytest.approx(1.0)
+    assert (weights[["delta", "eta"]] >= 0).all().all()
+    theta = np.array(
+        json.loads((smoke_run / "results/gridworld/fig1_behaviour_policy.json").read_text())[
+            "theta"
+        ]
+    )
+    assert theta.shape == (25, 4)
+    dataset = data.load(
+        smoke_run / f"results/gridworld/data/N{SMOKE['figure1_trajectories']}_seed0.npz"
+    )
+    np.testing.assert_array_equal(theta.ravel(), dataset.meta["behaviour_theta"])
+    # The behaviour log-probabilities stored with the data are those of this theta.
+    from gamps.policies import BoltzmannPolicy
+
+    policy = BoltzmannPolicy(25, 4)
+    lp = policy.log_prob(theta, dataset.states[:, :-1], dataset.actions)
+    np.testing.assert_allclose(np.where(dataset.mask, lp, 0), dataset.behaviour_log_prob)
+
+
+def test_rerun_is_bit_identical_on_other_core_counts(smoke_run, tmp_path):
+    result = snakemake(tmp_path, "--cores", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    csvs = sorted(p.relative_to(smoke_run) for p in (smoke_run / "results").rglob("*.csv"))
+    assert len(csvs) > 10
+    for rel in csvs:
+        assert (tmp_path / rel).read_bytes() == (smoke_run / rel).read_bytes(), rel
+
+
+def test_nothing_to_do_after_a_complete_run(smoke_run):
+    result = snakemake(smoke_run, "--cores", "1", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_one_figure_target_builds_only_what_it_needs(tmp_path):
+    result = snakemake(tmp_path, "--cores", "2", "fig1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "paper_figures/fig1.pdf").exists()
+    assert not (tmp_path / "paper_figures/fig2.pdf").exists()
+    assert not (tmp_path / "results/gridworld/runs").exists()

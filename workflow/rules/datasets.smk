@@ -1,0 +1,18 @@
+rule collect_dataset:
+    output:
+        data="results/{env}/data/N{n}_seed{seed}.npz",
+        meta="results/{env}/data/N{n}_seed{seed}.json",
+    log:
+        "results/logs/{env}/collect/N{n}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/{env}/collect/N{n}_seed{seed}.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        env_config=lambda wc: config[wc.env],
+    script:
+        "../scripts/collect_dataset.py"

@@ -1,0 +1,59 @@
+FORMATS = ["pdf", "png"]
+
+
+rule figure1:
+    input:
+        weights=rules.gridworld_weights.output.weights,
+    output:
+        report(
+            expand("paper_figures/fig1.{ext}", ext=FORMATS),
+            caption="../report/fig1.rst",
+            category="Figures",
+        ),
+    log:
+        "results/logs/figures/fig1.log",
+    benchmark:
+        "results/benchmarks/figures/fig1.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        actions=config["gridworld"]["figure1_actions"],
+    script:
+        "../scripts/figure1.py"
+
+
+rule figure2:
+    input:
+        curves=expand(rules.aggregate.output.curves, env="gridworld"),
+    output:
+        report(
+            expand("paper_figures/fig2.{ext}", ext=FORMATS),
+            caption="../report/fig2.rst",
+            category="Figures",
+        ),
+    log:
+        "results/logs/figures/fig2.log",
+    benchmark:
+        "results/benchmarks/figures/fig2.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/figure2.py"
+
+
+rule fig1:
+    input:
+        rules.figure1.output,
+
+
+rule fig2:
+    input:
+        rules.figure2.output,

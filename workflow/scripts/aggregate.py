@@ -1,0 +1,16 @@
+"""Gather every run of an environment into tidy curves, bands and a summary (rule aggregate)."""
+
+from gamps import experiment
+from gamps.analysis import aggregate
+
+sm = snakemake  # noqa: F821
+experiment.log_to(sm.log[0])
+curves = aggregate.concatenate_runs(sm.input)
+aggregate.write_csv(curves, sm.output.curves)
+aggregate.write_csv(aggregate.iteration_summary(curves), sm.output.bands)
+summary = aggregate.run_summary(curves)
+aggregate.write_csv(summary, sm.output.summary)
+title = f"{sm.wildcards.env}: expected return, final and best iteration"
+data_text = aggregate.summary_markdown(summary, title)
+experiment.atomic_write_text(sm.output.markdown, data_text)
+experiment.log.info("%d runs aggregated", len(sm.input))

@@ -1,0 +1,16 @@
+"""The data of Figure 1: delta and eta per (cell, action) from pi_b's trajectories."""
+
+import json
+
+from gamps import data, experiment
+from gamps.domains.gridworld import GridworldDomain, weights_table
+
+sm = snakemake  # noqa: F821
+experiment.log_to(sm.log[0])
+cfg = sm.params.env_config
+batch = data.load(sm.input.data[0])
+domain = GridworldDomain(**experiment.domain_params("gridworld", cfg))
+theta = domain.policy.table(batch.meta["behaviour_theta"])
+delta, eta = domain.weight_maps(theta, batch, cfg["q_norm"])
+experiment.atomic_write_text(sm.output.weights, weights_table(delta, eta).to_csv(index=False))
+experiment.atomic_write_text(sm.output.policy, json.dumps({"theta": theta.tolist()}) + "\n")

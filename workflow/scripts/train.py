@@ -1,0 +1,11 @@
+"""Run one algorithm on one dataset and write its learning curve (rule train)."""
+
+from gamps import data, experiment
+
+sm = snakemake  # noqa: F821
+experiment.log_to(sm.log[0])
+env, n, seed = sm.wildcards.env, int(sm.wildcards.n), int(sm.wildcards.seed)
+expected = experiment.dataset_metadata(env, sm.params.env_config, n, seed)
+batch = data.load(sm.input.data, expect=expected)
+records = experiment.train(env, sm.params.env_config, sm.wildcards.algo, batch)
+experiment.write_records(records, sm.output[0])
