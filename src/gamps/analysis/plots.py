@@ -73,8 +73,13 @@ def figure1(weights: pd.DataFrame, actions, paths) -> None:
         1, 6, figsize=(17, 3.8), gridspec_kw={"wspace": 0.25, "width_ratios": [1, 1, 1, 1, 1, 0.06]}
     )
     _grid_map(axes[0])
-    panels = [("delta", "(b) δ (empirical, normalised)"), ("eta", "(c) η (GAMPS, normalised)")]
-    vmax = weights[["delta", "eta"]].to_numpy().max()
+    panels = [
+        ("delta", "(b) δ: empirical state-action distribution"),
+        ("eta", "(c) η: GAMPS weights"),
+    ]
+    shown = weights[weights["action"].isin(actions)]
+    vmax = shown[["delta", "eta"]].to_numpy().max()
+    lower = weights["row"] > gw.UPPER_ROWS[-1]
     for i, (column, title) in enumerate(panels):
         for j, action in enumerate(actions):
             ax = axes[1 + 2 * i + j]
@@ -95,9 +100,19 @@ def figure1(weights: pd.DataFrame, actions, paths) -> None:
                 square=True,
             )
             ax.axhline(gw.UPPER_ROWS[-1] + 1, color="k", lw=2)
-            ax.set_title(f"{title}\naction {action}", fontsize=10)
+            ax.set_title(f"action {action}", fontsize=10)
             ax.set_xlabel("column")
             ax.set_ylabel("row" if j == 0 else "")
+        left, right = axes[1 + 2 * i].get_position(), axes[2 + 2 * i].get_position()
+        mass = weights.loc[lower, column].sum()
+        fig.text(
+            (left.x0 + right.x1) / 2,
+            left.y1 + 0.1,
+            f"{title}\n(mass on the lower area, all actions: {mass:.2f})",
+            ha="center",
+            va="bottom",
+            fontsize=11,
+        )
     save(fig, paths)
 
 
