@@ -24,5 +24,6 @@ rule all:
     input:
         rules.fig1.input,
         rules.fig2.input,
+        rules.fig3.input,
         rules.gridworld_weights.output,
         expand(rules.aggregate.output, env=ENVS),

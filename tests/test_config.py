@@ -37,6 +37,14 @@ def with_change(section: str, key: str, value) -> dict:
         (with_change("gridworld", "gamma", 1.0), "['gridworld']['gamma']"),
         (with_change("gridworld", "algorithms", ["gamps", "trpo"]), "'trpo' is not one of"),
         ({**SMOKE, "gridwold": SMOKE["gridworld"]}, "'gridwold' was unexpected"),
+        (with_change("minigolf", "rollouts", 0), "['minigolf']['rollouts']"),
+        (with_change("minigolf", "horizon", 0), "['minigolf']['horizon']"),
+        (with_change("minigolf", "policy_std", -0.3), "['minigolf']['policy_std']"),
+        (with_change("minigolf", "behaviour_weights", [1.0]), "['minigolf']['behaviour_weights']"),
+        (
+            with_change("minigolf", "evaluation_episodes", 2.5),
+            "['minigolf']['evaluation_episodes']",
+        ),
     ],
     ids=[
         "misspelled-key",
@@ -48,6 +56,11 @@ def with_change(section: str, key: str, value) -> dict:
         "gamma-one",
         "unknown-algorithm",
         "unknown-environment",
+        "zero-rollouts",
+        "minigolf-zero-horizon",
+        "negative-std",
+        "short-weight-range",
+        "fractional-episodes",
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, config, needle):

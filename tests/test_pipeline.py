@@ -14,7 +14,8 @@ from conftest import ROOT, run_snakemake
 
 from gamps import data
 
-SMOKE = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())["gridworld"]
+CONFIG = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
+SMOKE = CONFIG["gridworld"]
 pytestmark = pytest.mark.pipeline
 
 
@@ -31,7 +32,7 @@ def smoke_run(tmp_path_factory) -> Path:
 
 
 def test_every_output_exists_and_is_complete(smoke_run):
-    for name in ("fig1", "fig2"):
+    for name in ("fig1", "fig2", "fig3"):
         for ext in ("pdf", "png"):
             path = smoke_run / "paper_figures" / f"{name}.{ext}"
             assert path.stat().st_size > 5000, path
@@ -125,3 +126,23 @@ def test_one_figure_target_builds_only_what_it_needs(tmp_path):
     assert (tmp_path / "paper_figures/fig1.pdf").exists()
     assert not (tmp_path / "paper_figures/fig2.pdf").exists()
     assert not (tmp_path / "results/gridworld/runs").exists()
+
+
+def test_minigolf_curves_contract(smoke_run):
+    cfg = CONFIG["minigolf"]
+    curves = pd.read_csv(smoke_run / "results/minigolf/curves.csv")
+    required = {"algorithm", "n_trajectories", "seed", "iteration", "return", "hole_rate"}
+    assert required <= set(curves.columns)
+    runs = len(cfg["algorithms"]) * len(cfg["n_trajectories"]) * cfg["seeds"]
+    assert len(curves) == runs * (cfg["iterations"] + 1)
+    assert np.isfinite(curves.select_dtypes("number").to_numpy()).all()
+    assert curves["hole_rate"].between(0, 1).all()
+    # Returns lie between an overshoot on the first putt and a hole in one.
+    assert curves["return"].between(-100, 0).all()
+    # Common random numbers: every algorithm is evaluated on the same episodes, so the initial
+    # policy (shared by all algorithms of a seed) gets one and the same estimate.
+    start = curves[curves["iteration"] == 0].groupby(["n_trajectories", "seed"])
+    assert (start["return"].nunique() == 1).all()
+    assert (start["hole_rate"].nunique() == 1).all()
+    summary = (smoke_run / "results/minigolf/summary.md").read_text()
+    assert "hole rate" in summary

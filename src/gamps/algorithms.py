@@ -86,12 +86,15 @@ def batch_policy_search(
     theta0,
     settings: Settings,
     rng: np.random.Generator,
+    evaluation_rng=None,
 ) -> list[dict]:
     """Run Algorithm 1 for ``settings.iterations`` steps; one record per evaluated policy.
 
     Record k holds J(theta_k) (k = 0 is the initial policy), the effective sample size of the
     trajectory importance weights rho_{0:T-1} at theta_k, and whether footnote 5's stopping rule
-    has frozen the policy.
+    has frozen the policy. ``evaluation_rng(k)`` gives the generator of iteration k's evaluation
+    (default: ``rng``); the pipeline makes it depend on (seed, N, k) only, so every algorithm is
+    evaluated on the same episodes' randomness (common random numbers).
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose from {ALGORITHMS}")
@@ -99,7 +102,7 @@ def batch_policy_search(
     records = []
     stopped = False
     for k in range(settings.iterations + 1):
-        metrics = domain.evaluate(theta, rng)
+        metrics = domain.evaluate(theta, rng if evaluation_rng is None else evaluation_rng(k))
         log_rho = log_ratios(domain, theta, batch)
         ess = weights.effective_sample_size(log_rho[:, -1])
         if settings.ess_stop_fraction > 0 and ess < settings.ess_stop_fraction * batch.n:

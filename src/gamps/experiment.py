@@ -6,6 +6,7 @@ never on which job ran first or on how many cores ran them.
     behaviour policy      spawn key (0,)       shared by every N of seed s
     dataset of size N     spawn key (1, N)
     training (any algo)   spawn key (2, N)     common random numbers across algorithms
+    evaluation at iter k  spawn key (3, N, k)  the same evaluation episodes for every algorithm
 """
 
 from __future__ import annotations
@@ -64,7 +65,15 @@ def train(env: str, env_config: dict, algorithm: str, batch: TrajectoryBatch) ->
     settings = Settings(**{key: env_config[key] for key in SETTINGS_KEYS})
     n, seed = batch.meta["n_trajectories"], batch.meta["seed"]
     theta0 = np.asarray(batch.meta["behaviour_theta"])
-    records = batch_policy_search(domain, algorithm, batch, theta0, settings, _rng(seed, 2, n))
+    records = batch_policy_search(
+        domain,
+        algorithm,
+        batch,
+        theta0,
+        settings,
+        _rng(seed, 2, n),
+        evaluation_rng=lambda k: _rng(seed, 3, n, k),
+    )
     ident = {"algorithm": algorithm, "n_trajectories": n, "seed": seed}
     return [ident | record for record in records]
 

@@ -66,3 +66,80 @@ class BoltzmannPolicy:
         cdf = np.cumsum(self.probs(theta)[states], axis=-1)
         u = rng.random(np.shape(states) + (1,))
         return np.minimum((u > cdf).sum(axis=-1), self.n_actions - 1)
+
+
+class RadialBasis:
+    """Gaussian radial basis features phi_i(x) = exp(-(x - c_i)^2 / (2 w^2)) of a scalar state."""
+
+    def __init__(self, centres, width: float):
+        self.centres = np.asarray(centres, dtype=float)
+        self.width = float(width)
+        self.dim = self.centres.size
+
+    def __call__(self, states) -> np.ndarray:
+        x = np.asarray(states, dtype=float)
+        if x.ndim and x.shape[-1] == 1:
+            x = x[..., 0]
+        return np.exp(-((x[..., None] - self.centres) ** 2) / (2 * self.width**2))
+
+
+class Identity:
+    """The state itself as the feature vector (for linear policies on observations)."""
+
+    def __init__(self, dim: int):
+        self.dim = dim
+
+    def __call__(self, states) -> np.ndarray:
+        return np.asarray(states, dtype=float)
+
+
+class GaussianPolicy:
+    """pi(a | s) = N(a; phi(s)^T W, std^2 I): mean linear in a feature map, fixed std.
+
+    theta flattens W, shape [n_features, action_dim]. The score is
+    phi(s) (a - mu(s))^T / std^2, an outer product, so its q-norm is ||phi(s)||_q ||z||_q with
+    z = (a - mu(s)) / std^2, for every q.
+    """
+
+    def __init__(self, features, action_dim: int, std: float):
+        self.features = features
+        self.action_dim = action_dim
+        self.std = float(std)
+        self.dim = features.dim * action_dim
+
+    def weights(self, theta) -> np.ndarray:
+        return np.asarray(theta, dtype=float).reshape(self.features.dim, self.action_dim)
+
+    def mean(self, theta, states) -> np.ndarray:
+        return self.features(states) @ self.weights(theta)
+
+    def _z(self, theta, states, actions):
+        actions = np.asarray(actions, dtype=float).reshape(np.shape(actions)[:-1] + (-1,))
+        return (actions - self.mean(theta, states)) / self.std**2
+
+    def log_prob(self, theta, states, actions) -> np.ndarray:
+        diff = np.asarray(actions, dtype=float) - self.mean(theta, states)
+        return np.sum(
+            -0.5 * (diff / self.std) ** 2 - np.log(self.std) - 0.5 * np.log(2 * np.pi), axis=-1
+        )
+
+    def score(self, theta, states, actions) -> np.ndarray:
+        phi = self.features(states)
+        z = self._z(theta, states, actions)
+        return (phi[..., :, None] * z[..., None, :]).reshape(phi.shape[:-1] + (self.dim,))
+
+    def score_dot(self, theta, states, actions, coef) -> np.ndarray:
+        """sum_i coef_i phi(s_i) z_i^T, flattened like theta."""
+        phi = self.features(states)
+        z = self._z(theta, states, actions)
+        coef = np.asarray(coef, dtype=float).reshape(-1, 1)
+        return ((coef * phi.reshape(-1, phi.shape[-1])).T @ z.reshape(-1, z.shape[-1])).ravel()
+
+    def score_norm(self, theta, states, actions, q: float = 2.0) -> np.ndarray:
+        phi = self.features(states)
+        z = self._z(theta, states, actions)
+        return np.linalg.norm(phi, ord=q, axis=-1) * np.linalg.norm(z, ord=q, axis=-1)
+
+    def sample(self, theta, states, rng: np.random.Generator) -> np.ndarray:
+        mu = self.mean(theta, states)
+        return mu + self.std * rng.standard_normal(mu.shape)

@@ -27,3 +27,44 @@ def finite_horizon_q(transitions, reward, pi, gamma: float, horizon: int, termin
 def expected_return(q0, pi, mu) -> float:
     """J = E_{s_0 ~ mu} E_{a ~ pi}[Q_0(s_0, a)]."""
     return float(mu @ np.sum(pi * q0, axis=1))
+
+
+def monte_carlo_q(
+    model,
+    policy,
+    theta,
+    reward_and_done,
+    states,
+    actions,
+    steps,
+    gamma: float,
+    rollouts: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Q^{pi, p_hat}(s, a) by Eq. 4 for a whole batch of pairs at once.
+
+    For each of the P pairs (states [P, ds], actions [P, da]), ``rollouts`` = M imaginary
+    trajectories start with action a in s, then follow pi_theta in the model for at most
+    ``steps`` [P] transitions (the steps left before the horizon), summing gamma^k r with the
+    known ``reward_and_done(s, a, s')`` until it signals the end of the episode. All P x M rollouts
+    advance together, one array operation per time step, and finished rollouts leave the arrays.
+    Returns the mean over the M rollouts, shape [P] (0 where no step is left).
+    """
+    left = np.repeat(np.asarray(steps), rollouts)
+    ret = np.zeros(left.size)
+    index = np.flatnonzero(left > 0)
+    s = np.repeat(np.asarray(states), rollouts, axis=0)[index]
+    a = np.repeat(np.asarray(actions), rollouts, axis=0)[index]
+    left = left[index]
+    discount, k = 1.0, 0
+    while index.size:
+        if k > 0:
+            a = policy.sample(theta, s, rng)
+        s_next = model.sample(s, a, rng)
+        reward, done = reward_and_done(s, a, s_next)
+        ret[index] += discount * reward
+        going_on = ~done & (left > k + 1)
+        index, s, left = index[going_on], s_next[going_on], left[going_on]
+        discount *= gamma
+        k += 1
+    return ret.reshape(-1, rollouts).mean(axis=1)

@@ -1,4 +1,6 @@
 FORMATS = ["pdf", "png"]
+# The panels of Figure 3, left to right.
+FIGURE3_ENVS = ["minigolf"]
 
 
 rule figure1:
@@ -57,3 +59,33 @@ rule fig1:
 rule fig2:
     input:
         rules.figure2.output,
+
+
+rule figure3:
+    input:
+        expand(rules.aggregate.output.curves, env=FIGURE3_ENVS),
+    output:
+        report(
+            expand("paper_figures/fig3.{ext}", ext=FORMATS),
+            caption="../report/fig3.rst",
+            category="Figures",
+        ),
+    params:
+        envs=FIGURE3_ENVS,
+    log:
+        "results/logs/figures/fig3.log",
+    benchmark:
+        "results/benchmarks/figures/fig3.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/figure3.py"
+
+
+rule fig3:
+    input:
+        rules.figure3.output,

@@ -29,16 +29,21 @@ def iteration_summary(curves: pd.DataFrame, metric: str = "return") -> pd.DataFr
     return out.sort_values(["algorithm", "n_trajectories", "iteration"], key=_algorithm_order)
 
 
+#: Further per-iteration metrics whose final value the summary reports when a domain has them.
+EXTRA_METRICS = ("hole_rate",)
+
+
 def run_summary(curves: pd.DataFrame, metric: str = "return") -> pd.DataFrame:
     """Per (algorithm, N): initial, final and best-iteration return (best of each run), mean and std
-    across runs."""
+    across runs; and the final value of any EXTRA_METRICS column."""
     last = curves["iteration"].max()
-    per_run = curves.groupby(["algorithm", "n_trajectories", "seed"], sort=False).agg(
-        initial=(metric, "first"), best=(metric, "max")
-    )
-    per_run["final"] = curves[curves["iteration"] == last].set_index(
-        ["algorithm", "n_trajectories", "seed"]
-    )[metric]
+    run = ["algorithm", "n_trajectories", "seed"]
+    per_run = curves.groupby(run, sort=False).agg(initial=(metric, "first"), best=(metric, "max"))
+    extras = [m for m in EXTRA_METRICS if m in curves.columns]
+    final = curves[curves["iteration"] == last].set_index(run)
+    per_run["final"] = final[metric]
+    for extra in extras:
+        per_run[f"final_{extra}"] = final[extra]
     stats = per_run.groupby(["algorithm", "n_trajectories"], sort=False).agg(
         runs=("final", "count"),
         initial_mean=("initial", "mean"),
@@ -46,6 +51,7 @@ def run_summary(curves: pd.DataFrame, metric: str = "return") -> pd.DataFrame:
         final_std=("final", "std"),
         best_mean=("best", "mean"),
         best_std=("best", "std"),
+        **{f"final_{m}_{s}": (f"final_{m}", s) for m in extras for s in ("mean", "std")},
     )
     stats = stats.reset_index().sort_values(["n_trajectories", "algorithm"], key=_algorithm_order)
     return stats.reset_index(drop=True)
@@ -53,19 +59,22 @@ def run_summary(curves: pd.DataFrame, metric: str = "return") -> pd.DataFrame:
 
 def summary_markdown(summary: pd.DataFrame, title: str) -> str:
     """The summary as a Markdown table, mean +- std with the number of runs."""
-    lines = [
-        f"### {title}",
-        "",
-        "| N | algorithm | runs | initial J | final J (mean ± std) "
-        "| best-iteration J (mean ± std) |",
-        "|---:|---|---:|---:|---:|---:|",
-    ]
-    for row in summary.itertuples(index=False):
-        lines.append(
-            f"| {row.n_trajectories} | {LABELS.get(row.algorithm, row.algorithm)} | {row.runs} "
-            f"| {row.initial_mean:.3f} | {row.final_mean:.3f} ± {row.final_std:.3f} "
-            f"| {row.best_mean:.3f} ± {row.best_std:.3f} |"
+    extras = [m for m in EXTRA_METRICS if f"final_{m}_mean" in summary.columns]
+    header = "| N | algorithm | runs | initial J | final J (mean ± std) "
+    header += "| best-iteration J (mean ± std) |"
+    header += "".join(f" final {m.replace('_', ' ')} (mean ± std) |" for m in extras)
+    lines = [f"### {title}", "", header, "|---:|---|---:|---:|---:|---:|" + "---:|" * len(extras)]
+    for row in summary.to_dict("records"):
+        line = (
+            f"| {row['n_trajectories']} | {LABELS.get(row['algorithm'], row['algorithm'])} "
+            f"| {row['runs']} | {row['initial_mean']:.3f} "
+            f"| {row['final_mean']:.3f} ± {row['final_std']:.3f} "
+            f"| {row['best_mean']:.3f} ± {row['best_std']:.3f} |"
         )
+        line += "".join(
+            f" {row[f'final_{m}_mean']:.3f} ± {row[f'final_{m}_std']:.3f} |" for m in extras
+        )
+        lines.append(line)
     return "\n".join(lines) + "\n"
 
 

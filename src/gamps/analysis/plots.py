@@ -138,3 +138,43 @@ def figure2(curves: pd.DataFrame, paths) -> None:
     runs = curves.groupby("n_trajectories")["seed"].nunique().max()
     grid.figure.suptitle(f"Gridworld: mean ± std over {runs} runs", y=1.03)
     save(grid.figure, paths)
+
+
+def figure3(curves: dict[str, pd.DataFrame], paths) -> None:
+    """Figure 3: return against iteration, one column per continuous domain, mean +- std over
+    runs; below, for the minigolf, the fraction of evaluation episodes that end in the hole."""
+    fig, axes = plt.subplots(
+        2,
+        len(curves),
+        figsize=(5.2 * len(curves), 6.4),
+        squeeze=False,
+        sharex="col",
+        gridspec_kw={"height_ratios": [2, 1]},
+    )
+    for col, (env, data) in enumerate(curves.items()):
+        data = data.assign(algorithm=data["algorithm"].map(LABELS).fillna(data["algorithm"]))
+        order = [a for a in PALETTE if a in set(data["algorithm"])]
+        n = ", ".join(str(v) for v in sorted(data["n_trajectories"].unique()))
+        runs = data.groupby("n_trajectories")["seed"].nunique().max()
+        rows = [("return", "expected return J(θ)"), ("hole_rate", "fraction holed")]
+        for row, (metric, label) in enumerate(rows):
+            ax = axes[row, col]
+            if metric not in data.columns:
+                ax.set_visible(False)
+                continue
+            sns.lineplot(
+                data=data,
+                x="iteration",
+                y=metric,
+                hue="algorithm",
+                hue_order=order,
+                palette=PALETTE,
+                errorbar="sd",
+                ax=ax,
+                legend=row == 0,
+            )
+            ax.set_ylabel(label)
+        axes[0, col].set_title(f"{env}: N = {n} trajectories, {runs} runs (mean ± std)")
+        if "hole_rate" in data.columns:
+            axes[1, col].set_ylim(0, 1)
+    save(fig, paths)

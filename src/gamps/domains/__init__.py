@@ -26,7 +26,37 @@ class Domain(Protocol):
 
 
 #: Config keys of each environment that define the domain itself (not the learning settings).
-DOMAIN_KEYS = {"gridworld": ("gamma", "horizon", "lower_logit", "upper_logit_std")}
+DOMAIN_KEYS = {
+    "gridworld": ("gamma", "horizon", "lower_logit", "upper_logit_std"),
+    "minigolf": (
+        "gamma",
+        "horizon",
+        "rbf_centres",
+        "rbf_width",
+        "policy_std",
+        "behaviour_std",
+        "behaviour_weights",
+        "rollouts",
+        "evaluation_episodes",
+    ),
+}
+
+
+class PolicyBatchMixin:
+    """The policy quantities of Algorithm 1 on a dataset: log pi, score norms and the contraction
+    of gradient coefficients with the scores, at every step of a padded batch."""
+
+    def log_probs(self, theta, batch: TrajectoryBatch) -> np.ndarray:
+        return self.policy.log_prob(theta, batch.states[:, :-1], batch.actions)
+
+    def score_norms(self, theta, batch: TrajectoryBatch, q: float) -> np.ndarray:
+        return self.policy.score_norm(theta, batch.states[:, :-1], batch.actions, q)
+
+    def scores(self, theta, batch: TrajectoryBatch) -> np.ndarray:
+        return self.policy.score(theta, batch.states[:, :-1], batch.actions)
+
+    def score_dot(self, theta, batch: TrajectoryBatch, coef) -> np.ndarray:
+        return self.policy.score_dot(theta, batch.states[:, :-1], batch.actions, coef)
 
 
 def make_domain(name: str, params: dict) -> Domain:
@@ -35,4 +65,8 @@ def make_domain(name: str, params: dict) -> Domain:
         from .gridworld import GridworldDomain
 
         return GridworldDomain(**params)
+    if name == "minigolf":
+        from .minigolf import MinigolfDomain
+
+        return MinigolfDomain(**params)
     raise ValueError(f"unknown environment {name!r}")

@@ -10,9 +10,10 @@ from ..data import TrajectoryBatch
 from ..models import ActionEffectModel
 from ..policies import BoltzmannPolicy
 from ..value import finite_horizon_q
+from . import PolicyBatchMixin
 
 
-class GridworldDomain:
+class GridworldDomain(PolicyBatchMixin):
     def __init__(
         self,
         gamma: float = 0.9,
@@ -79,18 +80,6 @@ class GridworldDomain:
     def evaluate(self, theta, rng=None) -> dict[str, float]:
         """The exact expected return J(theta) in the real gridworld."""
         return {"return": exact.performance(self.mdp, self.policy.probs(theta))}
-
-    def score_norms(self, theta, batch: TrajectoryBatch, q: float) -> np.ndarray:
-        return self.policy.score_norm(theta, batch.states[:, :-1], batch.actions, q)
-
-    def scores(self, theta, batch: TrajectoryBatch) -> np.ndarray:
-        return self.policy.score(theta, batch.states[:, :-1], batch.actions)
-
-    def score_dot(self, theta, batch: TrajectoryBatch, coef) -> np.ndarray:
-        return self.policy.score_dot(theta, batch.states[:, :-1], batch.actions, coef)
-
-    def log_probs(self, theta, batch: TrajectoryBatch) -> np.ndarray:
-        return self.policy.log_prob(theta, batch.states[:, :-1], batch.actions)
 
     def weight_maps(self, theta, batch: TrajectoryBatch, q: float) -> tuple[np.ndarray, np.ndarray]:
         """Figure 1 (b, c): the empirical discounted occupancy delta and the GAMPS weights eta

@@ -3,6 +3,11 @@
 import gymnasium as gym
 
 GRIDWORLD_ID = "gamps/TwoAreasGridworld-v0"
+MINIGOLF_ID = "gamps/TwoTerrainMinigolf-v0"
 
-if GRIDWORLD_ID not in gym.registry:
-    gym.register(id=GRIDWORLD_ID, entry_point="gamps.envs.gridworld:TwoAreasGridworld")
+for _id, _entry in (
+    (GRIDWORLD_ID, "gamps.envs.gridworld:TwoAreasGridworld"),
+    (MINIGOLF_ID, "gamps.envs.minigolf:TwoTerrainMinigolf"),
+):
+    if _id not in gym.registry:
+        gym.register(id=_id, entry_point=_entry)
