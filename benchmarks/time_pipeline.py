@@ -1,6 +1,6 @@
 """Time the whole pipeline from an empty results folder, as a user would run it.
 
-    python benchmarks/time_pipeline.py [--config config/config.yaml] [--cores 2]
+    python benchmarks/time_pipeline.py [--config config/config.yaml] [--cores 2] [--target all]
 
 Runs the repository's Snakefile in a fresh temporary folder and prints the wall time, the number
 of jobs and the summed per-job times that Snakemake's benchmark files recorded.
@@ -22,6 +22,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="config/config.yaml")
     parser.add_argument("--cores", default="2")
+    parser.add_argument("--target", default="all", help="a rule or file, e.g. fig3")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         cmd = [

@@ -51,7 +51,7 @@ def clip_action(a):
 def putt(x, a, eps):
     """Where the ball would stop, x' = x - u^2 / (2d), for the (clipped) action a and noise eps."""
     u = clip_action(a) * PUTTER_LENGTH * (1.0 + eps)
-    return x - u**2 / (2.0 * deceleration(x))
+    return x - u * u / (2.0 * deceleration(x))
 
 
 def reward_and_done(x, x_next):

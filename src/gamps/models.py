@@ -86,12 +86,13 @@ class LinearGaussianModel:
         iterations: int = 100,
         tolerance: float = 1e-10,
         min_log_std: float = -12.0,
+        max_log_std: float = 10.0,
     ):
         self.action_low, self.action_high = action_low, action_high
         self.state_high = state_high
         self.iterations = iterations
         self.tolerance = tolerance
-        self.min_log_std = min_log_std
+        self.min_log_std, self.max_log_std = min_log_std, max_log_std
         self.beta = np.zeros(self.n_features)
         self.kappa = np.zeros(self.n_features)
 
@@ -101,7 +102,7 @@ class LinearGaussianModel:
         return np.stack([np.ones_like(x), x, a, a * a], axis=-1)
 
     def log_std(self, psi) -> np.ndarray:
-        return np.maximum(psi @ self.kappa, self.min_log_std)
+        return np.clip(psi @ self.kappa, self.min_log_std, self.max_log_std)
 
     def fit(self, states, actions, next_states, weights) -> LinearGaussianModel:
         weights = np.asarray(weights, dtype=float).ravel()
@@ -138,9 +139,12 @@ class LinearGaussianModel:
         return float(-np.sum(w * (log_std + 0.5 * resid2 * np.exp(-2 * log_std))) / np.sum(w))
 
     def _newton_step_kappa(self, psi, resid2, w) -> None:
-        scaled = resid2 * np.exp(-2 * (psi @ self.kappa))
-        gradient = psi.T @ (w * (scaled - 1))
-        curvature = psi.T @ (psi * (2 * w * scaled)[:, None])  # minus the Hessian, PSD
+        raw = psi @ self.kappa
+        # Rows whose log-std sits at a bound do not move with kappa: their derivative is zero.
+        free = (raw > self.min_log_std) & (raw < self.max_log_std)
+        scaled = resid2 * np.exp(-2 * self.log_std(psi))
+        gradient = psi.T @ (w * free * (scaled - 1))
+        curvature = psi.T @ (psi * (2 * w * free * scaled)[:, None])  # minus the Hessian, PSD
         step = np.linalg.lstsq(curvature + 1e-10 * np.eye(self.n_features), gradient, rcond=None)[0]
         before = self._objective(psi, resid2, w)
         kappa, t = self.kappa.copy(), 1.0

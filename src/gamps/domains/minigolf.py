@@ -28,8 +28,8 @@ class MinigolfDomain(PolicyBatchMixin):
         rbf_centres=(0, 4, 8, 12, 16, 20),
         rbf_width: float = 4.0,
         policy_std: float = 0.3,
-        behaviour_std: float = 1.0,
-        behaviour_weights=(0.5, 1.5),
+        behaviour_std: float = 0.45,
+        behaviour_weights=(0.25, 0.75),
         rollouts: int = 100,
         evaluation_episodes: int = 10000,
     ):

@@ -1,0 +1,508 @@
+"""The Monte Carlo Q engine of Eq. 4 (gamps.value.monte_carlo_q) against closed forms, and its use
+by MinigolfDomain.q_values.
+
+Stochastic checks compare the estimate with the exact Q within 5 standard errors, where the
+standard error sqrt(Var(G) / M) uses the exact variance of one rollout's return G, computed in
+closed form for each toy model: a correct engine fails with probability ~6e-7 per comparison.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gamps import minigolf as mg
+from gamps.domains.minigolf import MinigolfDomain
+from gamps.models import LinearGaussianModel
+from gamps.policies import GaussianPolicy, Identity
+from gamps.value import monte_carlo_q
+
+GAMMA = 0.9
+
+
+class ConstantFeature:
+    """phi(s) = 1: a Gaussian policy on it has the same mean theta in every state."""
+
+    dim = 1
+
+    def __call__(self, states) -> np.ndarray:
+        return np.ones(np.shape(states)[:-1] + (1,))
+
+
+class Shift:
+    """Deterministic model s' = s + delta (the action is ignored); records the calls it gets."""
+
+    def __init__(self, delta, max_calls: int | None = None):
+        self.delta = np.asarray(delta, dtype=float)
+        self.max_calls = max_calls
+        self.shapes = []
+
+    def sample(self, states, actions, rng):
+        self.shapes.append((np.shape(states), np.shape(actions)))
+        if self.max_calls is not None:
+            assert len(self.shapes) <= self.max_calls, "the rollouts looked past the horizon"
+        return np.asarray(states, dtype=float) + self.delta
+
+
+class GeometricEnd:
+    """States (position, coin): each step moves one forward and draws a fresh coin ~ U(0, 1); the
+    reward function ends the episode when the coin falls below p."""
+
+    def sample(self, states, actions, rng):
+        out = np.array(states, dtype=float)
+        out[:, 0] += 1.0
+        out[:, 1] = rng.random(out.shape[0])
+        return out
+
+
+def constant_reward(value):
+    def reward_and_done(s, a, s_next):
+        return np.full(s.shape[0], value), np.zeros(s.shape[0], dtype=bool)
+
+    return reward_and_done
+
+
+def next_position_reward(s, a, s_next):
+    return s_next[:, 0].copy(), np.zeros(s.shape[0], dtype=bool)
+
+
+def action_reward(s, a, s_next):
+    return a[:, 0].copy(), np.zeros(s.shape[0], dtype=bool)
+
+
+def dummy_policy():
+    return GaussianPolicy(ConstantFeature(), 1, 1.0), np.array([0.0])
+
+
+def discounted_sum(n, gamma=GAMMA):
+    return (1 - gamma**n) / (1 - gamma)
+
+
+# ---------------------------------------------------------------------------------------------
+# (a) deterministic model
+# ---------------------------------------------------------------------------------------------
+
+
+def test_deterministic_model_constant_reward_is_the_discounted_count():
+    steps = np.array([1, 2, 5, 20, 37, 3])
+    p = steps.size
+    states = np.random.default_rng(0).normal(size=(p, 1))
+    policy, theta = dummy_policy()
+    q = monte_carlo_q(
+        Shift(0.5),
+        policy,
+        theta,
+        constant_reward(1.5),
+        states,
+        np.zeros((p, 1)),
+        steps,
+        GAMMA,
+        rollouts=3,
+        rng=np.random.default_rng(1),
+    )
+    assert q.shape == (p,)
+    np.testing.assert_allclose(q, 1.5 * discounted_sum(steps), rtol=1e-13)
+    np.testing.assert_allclose(q[0], 1.5, rtol=0)  # one step: the immediate reward alone
+
+
+def test_deterministic_model_state_dependent_reward_is_discounted_in_order():
+    """r_k = s_{k+1} = s_0 + (k + 1) delta, so Q = sum_{k<n} gamma^k (s_0 + (k + 1) delta): a
+    discount applied one step late, or the pairs mixed up, would show."""
+    steps = np.array([4, 1, 9, 6])
+    states = np.array([[2.0], [-1.0], [0.5], [10.0]])
+    policy, theta = dummy_policy()
+    q = monte_carlo_q(
+        Shift(0.25),
+        policy,
+        theta,
+        next_position_reward,
+        states,
+        np.zeros((4, 1)),
+        steps,
+        GAMMA,
+        rollouts=2,
+        rng=np.random.default_rng(2),
+    )
+    expected = [
+        sum(GAMMA**k * (s0 + (k + 1) * 0.25) for k in range(n))
+        for s0, n in zip(states[:, 0], steps, strict=True)
+    ]
+    np.testing.assert_allclose(q, expected, rtol=1e-13)
+
+
+# ---------------------------------------------------------------------------------------------
+# (b) termination at a geometric random time
+# ---------------------------------------------------------------------------------------------
+
+
+def geometric_return_law(n, p, r_step, r_end, gamma=GAMMA):
+    """Values and probabilities of G: the episode ends at step k < n with probability
+    (1 - p)^k p (rewards r_step before, r_end at k), or survives all n steps."""
+    values = [r_step * discounted_sum(k, gamma) + gamma**k * r_end for k in range(n)]
+    probs = [(1 - p) ** k * p for k in range(n)]
+    values.append(r_step * discounted_sum(n, gamma))
+    probs.append((1 - p) ** n)
+    return np.array(values), np.array(probs)
+
+
+def test_geometric_termination_matches_closed_form():
+    p, r_step, r_end = 0.15, 1.0, -20.0
+    steps = np.array([1, 2, 5, 12, 60])
+    m = 20_000
+
+    def reward_and_done(s, a, s_next):
+        done = s_next[:, 1] < p
+        return np.where(done, r_end, r_step), done
+
+    states = np.column_stack([np.arange(steps.size, dtype=float), np.full(steps.size, 0.5)])
+    policy, theta = dummy_policy()
+    q = monte_carlo_q(
+        GeometricEnd(),
+        policy,
+        theta,
+        reward_and_done,
+        states,
+        np.zeros((steps.size, 1)),
+        steps,
+        GAMMA,
+        rollouts=m,
+        rng=np.random.default_rng(3),
+    )
+    # closed form: every step k < n is reached with probability (1 - p)^k and pays on average
+    # (1 - p) r_step + p r_end
+    closed = ((1 - p) * r_step + p * r_end) * discounted_sum(steps, GAMMA * (1 - p))
+    for i, n in enumerate(steps):
+        values, probs = geometric_return_law(n, p, r_step, r_end)
+        mean = probs @ values
+        assert mean == pytest.approx(closed[i], rel=1e-12)
+        se = np.sqrt(probs @ (values - mean) ** 2 / m)
+        assert abs(q[i] - closed[i]) <= 5 * se, (n, q[i], closed[i], se)
+        # power: dropping the reward of the final step would be far outside the tolerance
+        terminal_part = r_end * np.sum(probs[:-1] * GAMMA ** np.arange(n))
+        assert abs(terminal_part) > 10 * se
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) Gaussian random walk, linear reward; (e) the first action is given, later ones from pi
+# ---------------------------------------------------------------------------------------------
+
+
+def test_gaussian_random_walk_with_linear_reward():
+    """Model (the real LinearGaussianModel): Delta_k = mu + b a_k + sigma xi_k; policy a ~ N(m, s^2)
+    in every state; reward r_k = s_{k+1}. With a_0 given,
+    E r_k = s_0 + (k + 1) mu + b (a_0 + k m),  Var G = sum_j Var(Delta_j) (sum_{k=j}^{n-1} g^k)^2,
+    Var(Delta_0) = sigma^2 and Var(Delta_j) = sigma^2 + b^2 s^2 for j >= 1."""
+    mu, b, sigma, m_pi, s_pi = 0.3, -0.8, 0.5, 1.2, 0.7
+    model = LinearGaussianModel()
+    model.beta = np.array([mu, 0.0, b, 0.0])
+    model.kappa = np.array([np.log(sigma), 0.0, 0.0, 0.0])
+    policy = GaussianPolicy(ConstantFeature(), 1, s_pi)
+    theta = np.array([m_pi])
+    states = np.array([[1.0], [1.0], [-2.0], [4.0], [0.0]])
+    actions = np.array([[0.0], [3.0], [1.0], [-1.0], [2.0]])
+    steps = np.array([6, 6, 1, 15, 3])
+    rollouts = 20_000
+    q = monte_carlo_q(
+        model,
+        policy,
+        theta,
+        next_position_reward,
+        states,
+        actions,
+        steps,
+        GAMMA,
+        rollouts,
+        np.random.default_rng(4),
+    )
+    for i, n in enumerate(steps):
+        k = np.arange(n)
+        s0, a0 = states[i, 0], actions[i, 0]
+        expected = np.sum(GAMMA**k * (s0 + (k + 1) * mu + b * (a0 + k * m_pi)))
+        tail = np.array([np.sum(GAMMA ** np.arange(j, n)) for j in range(n)])
+        var_delta = np.r_[sigma**2, np.full(n - 1, sigma**2 + b**2 * s_pi**2)]
+        se = np.sqrt(np.sum(var_delta * tail**2) / rollouts)
+        assert abs(q[i] - expected) <= 5 * se, (i, q[i], expected, se)
+    # the same state with two first actions: the first move b a_0 persists in every later reward,
+    # so Q(s, 3) - Q(s, 0) = 3 b sum_{k<6} gamma^k in expectation (independent rollouts)
+    tail = np.array([np.sum(GAMMA ** np.arange(j, 6)) for j in range(6)])
+    var_g = np.sum(np.r_[sigma**2, np.full(5, sigma**2 + b**2 * s_pi**2)] * tail**2)
+    assert abs((q[1] - q[0]) - 3.0 * b * discounted_sum(6)) <= 5 * np.sqrt(2 * var_g / rollouts)
+
+
+def test_first_action_is_the_given_one_and_later_actions_follow_pi_at_the_current_state():
+    """Deterministic model s' = s + 1, reward = the action taken, policy mean theta * s: then
+    Q(s, a) = a + sum_{k=1}^{n-1} gamma^k theta (s + k), while V(s) would replace a by theta s.
+    A policy evaluated at the start state instead of the current one, or a first action drawn
+    from pi, would be rejected."""
+    theta = np.array([0.6])
+    s_pi = 0.2
+    policy = GaussianPolicy(Identity(1), 1, s_pi)
+    states = np.array([[1.0], [1.0], [1.0], [5.0], [5.0]])
+    actions = np.array([[-3.0], [0.6], [2.5], [0.0], [0.0]])
+    steps = np.array([8, 8, 8, 1, 4])
+    rollouts = 5_000
+    q = monte_carlo_q(
+        Shift(1.0),
+        policy,
+        theta,
+        action_reward,
+        states,
+        actions,
+        steps,
+        GAMMA,
+        rollouts,
+        np.random.default_rng(5),
+    )
+    for i, n in enumerate(steps):
+        k = np.arange(1, n)
+        expected = actions[i, 0] + np.sum(GAMMA**k * theta[0] * (states[i, 0] + k))
+        se = s_pi * np.sqrt(np.sum(GAMMA ** (2 * k)) / rollouts)
+        if n == 1:
+            assert q[i] == actions[i, 0]  # nothing but the given action
+        else:
+            assert abs(q[i] - expected) <= 5 * se, (i, q[i], expected, se)
+        # power: the start-state policy would give a gap of theta * sum gamma^k k >> se
+        if n > 1:
+            stale = actions[i, 0] + np.sum(GAMMA**k * theta[0] * states[i, 0])
+            assert abs(stale - expected) > 20 * se
+    # Q(s, a) - Q(s, a') = a - a' up to Monte Carlo error (independent rollouts): Q is not V
+    k = np.arange(1, 8)
+    se_diff = s_pi * np.sqrt(2 * np.sum(GAMMA ** (2 * k)) / rollouts)
+    assert abs((q[2] - q[0]) - 5.5) <= 5 * se_diff
+
+
+# ---------------------------------------------------------------------------------------------
+# (d) steps = 0 and the horizon; (f) determinism; (g) shapes
+# ---------------------------------------------------------------------------------------------
+
+
+def test_zero_steps_gives_zero_and_rollouts_stop_at_the_horizon():
+    policy, theta = dummy_policy()
+    states = np.ones((4, 1))
+    actions = np.zeros((4, 1))
+    # no step left anywhere: Q = 0 and the model is never called
+    model = Shift(1.0, max_calls=0)
+    q = monte_carlo_q(
+        model,
+        policy,
+        theta,
+        constant_reward(7.0),
+        states,
+        actions,
+        np.zeros(4, int),
+        GAMMA,
+        10,
+        np.random.default_rng(0),
+    )
+    np.testing.assert_array_equal(q, 0.0)
+    assert model.shapes == []
+    # mixed: the pair with 0 steps gets 0 while the others run; the model is asked at most
+    # max(steps) times, and nothing beyond each pair's own horizon is counted
+    steps = np.array([0, 3, 1, 5])
+    model = Shift(1.0, max_calls=5)
+    q = monte_carlo_q(
+        model,
+        policy,
+        theta,
+        constant_reward(7.0),
+        states,
+        actions,
+        steps,
+        GAMMA,
+        10,
+        np.random.default_rng(0),
+    )
+    np.testing.assert_allclose(q, 7.0 * discounted_sum(steps), rtol=1e-13)
+    assert q[0] == 0.0
+    assert len(model.shapes) == 5
+
+
+def test_rollouts_stop_once_all_have_ended():
+    """Every rollout ends at its first step: one model call, whatever the horizon."""
+    policy, theta = dummy_policy()
+    model = Shift(1.0, max_calls=1)
+
+    def ends_now(s, a, s_next):
+        return np.full(s.shape[0], -2.0), np.ones(s.shape[0], dtype=bool)
+
+    q = monte_carlo_q(
+        model,
+        policy,
+        theta,
+        ends_now,
+        np.zeros((3, 1)),
+        np.zeros((3, 1)),
+        np.array([20, 5, 1]),
+        GAMMA,
+        7,
+        np.random.default_rng(0),
+    )
+    np.testing.assert_array_equal(q, -2.0)
+
+
+def random_walk_setup():
+    model = LinearGaussianModel()
+    model.beta = np.array([0.1, 0.0, 0.5, 0.0])
+    model.kappa = np.array([np.log(0.4), 0.0, 0.0, 0.0])
+    policy = GaussianPolicy(ConstantFeature(), 1, 0.5)
+    states = np.array([[0.0], [1.0], [2.0]])
+    actions = np.array([[1.0], [0.0], [-1.0]])
+    return model, policy, np.array([0.3]), states, actions, np.array([5, 2, 9])
+
+
+def test_same_seed_gives_identical_q_and_another_seed_does_not():
+    model, policy, theta, states, actions, steps = random_walk_setup()
+
+    def run(seed):
+        return monte_carlo_q(
+            model,
+            policy,
+            theta,
+            next_position_reward,
+            states,
+            actions,
+            steps,
+            GAMMA,
+            50,
+            np.random.default_rng(seed),
+        )
+
+    np.testing.assert_array_equal(run(11), run(11))
+    assert np.all(run(11) != run(12))
+
+
+def test_shapes_pairs_times_rollouts():
+    """P pairs with a 2-d state advance as one [P * M, ds] array; the result is [P]."""
+    p, m = 5, 13
+    model = Shift(np.array([1.0, -1.0]))
+    policy = GaussianPolicy(ConstantFeature(), 2, 1.0)
+    q = monte_carlo_q(
+        model,
+        policy,
+        np.zeros(2),
+        next_position_reward,
+        np.zeros((p, 2)),
+        np.zeros((p, 2)),
+        np.full(p, 3),
+        GAMMA,
+        m,
+        np.random.default_rng(0),
+    )
+    assert q.shape == (p,)
+    assert model.shapes == [((p * m, 2), (p * m, 2))] * 3
+    np.testing.assert_allclose(q, 1.0 + 2.0 * GAMMA + 3.0 * GAMMA**2)
+
+
+def test_monte_carlo_error_shrinks_like_one_over_sqrt_m():
+    """Per-pair estimates over many pairs with the same (s, a): their spread is sqrt(Var G / M)."""
+    model, policy, theta, _, _, _ = random_walk_setup()
+    p, n = 400, 4
+    states, actions = np.zeros((p, 1)), np.ones((p, 1))
+    sds = []
+    for m in (4, 64):
+        q = monte_carlo_q(
+            model,
+            policy,
+            theta,
+            next_position_reward,
+            states,
+            actions,
+            np.full(p, n),
+            GAMMA,
+            m,
+            np.random.default_rng(m),
+        )
+        sds.append(q.std(ddof=1))
+    # ratio of the two sample std's is 4 (= sqrt(64 / 4)); the sd of each is ~ sd / sqrt(2 P)
+    ratio = sds[0] / sds[1]
+    assert abs(ratio - 4.0) <= 5 * 4.0 * np.sqrt(2 / (2 * p))
+
+
+# ---------------------------------------------------------------------------------------------
+# MinigolfDomain.q_values: Eq. 4 at every valid step with T - t steps left
+# ---------------------------------------------------------------------------------------------
+
+
+class FixedMove:
+    """Deterministic minigolf model x' = f(x, a)."""
+
+    def __init__(self, move):
+        self.move = move
+
+    def sample(self, states, actions, rng):
+        return self.move(np.asarray(states, dtype=float), np.asarray(actions, dtype=float))
+
+
+@pytest.fixture(scope="module")
+def golf():
+    domain = MinigolfDomain(rollouts=6)
+    rng = np.random.default_rng(99)
+    theta = domain.behaviour_parameters(rng)
+    batch = domain.collect(theta, 300, rng)
+    return domain, theta, batch
+
+
+def test_q_values_use_the_remaining_horizon(golf):
+    """Model x' = x - 1: the ball is short while x' > 0, then drops (x' in (-1, 0], K > 2.7), so
+    Q_t(x) = -sum_{k < min(ceil(x) - 1, T - t)} gamma^k exactly."""
+    domain, theta, batch = golf
+    q = domain.q_values(FixedMove(lambda s, a: s - 1.0), theta, batch, np.random.default_rng(0))
+    assert q.shape == batch.mask.shape
+    mask = batch.mask
+    np.testing.assert_array_equal(q[~mask], 0.0)
+    x = batch.states[:, :-1, 0]
+    assert np.all(np.abs(x[mask] - np.round(x[mask])) > 1e-9)  # away from integer round-off
+    left = domain.horizon - np.arange(domain.horizon)[None, :]
+    n_short = np.minimum(np.ceil(x) - 1, left)
+    expected = -(1 - domain.gamma**n_short) / (1 - domain.gamma)
+    np.testing.assert_allclose(q[mask], expected[mask], rtol=1e-12, atol=1e-12)
+    # both limits are exercised: the horizon cuts some rollouts, the hole ends others
+    assert np.any(((np.ceil(x) - 1) > left)[mask]) and np.any(((np.ceil(x) - 1) < left)[mask])
+
+
+def test_q_values_when_the_ball_never_moves(golf):
+    domain, theta, batch = golf
+    q = domain.q_values(FixedMove(lambda s, a: s.copy()), theta, batch, np.random.default_rng(0))
+    left = domain.horizon - np.arange(domain.horizon)[None, :]
+    expected = np.broadcast_to(-(1 - domain.gamma**left) / (1 - domain.gamma), q.shape)
+    np.testing.assert_allclose(q[batch.mask], expected[batch.mask], rtol=1e-12)
+    np.testing.assert_array_equal(q[~batch.mask], 0.0)
+
+
+def test_q_values_start_with_the_stored_action(golf):
+    """Model x' = x - 4 a^2 (a clipped to [1e-5, 5]): where the stored action already ends the
+    episode at once (hole or overshoot), Q is exactly 0 or -100 for every rollout; a first action
+    drawn from pi_theta instead would average over outcomes."""
+    domain, theta, batch = golf
+    move = FixedMove(lambda s, a: s - 4.0 * mg.clip_action(a) ** 2)
+    q = domain.q_values(move, theta, batch, np.random.default_rng(0))
+    mask = batch.mask
+    x = batch.states[:, :-1, 0]
+    x_next = x - 4.0 * mg.clip_action(batch.actions[..., 0]) ** 2
+    reward, done = mg.reward_and_done(x, x_next)
+    first = mask & done
+    assert np.any(first & (reward == 0.0)) and np.any(first & (reward == -100.0))
+    np.testing.assert_array_equal(q[first], reward[first])
+    # elsewhere the first reward is -1 and the rest is bounded by the worst outcome
+    going = mask & ~done
+    assert np.all(q[going] <= -1.0)
+    assert np.all(q[going] >= -1.0 - domain.gamma * (100.0 + discounted_sum(20, domain.gamma)))
+
+
+def test_q_values_with_a_fitted_model_are_zero_off_mask_and_bounded(golf):
+    domain, theta, batch = golf
+    mask = batch.mask
+    model = domain.make_model().fit(
+        batch.states[:, :-1][mask],
+        batch.actions[mask],
+        batch.states[:, 1:][mask],
+        np.ones(mask.sum()),
+    )
+    q = domain.q_values(model, theta, batch, np.random.default_rng(1))
+    assert q.shape == mask.shape and np.all(np.isfinite(q))
+    np.testing.assert_array_equal(q[~mask], 0.0)
+    left = domain.horizon - np.arange(domain.horizon)[None, :]
+    lowest = -(1 - domain.gamma**left) / (1 - domain.gamma) - 100.0
+    assert np.all(q[mask] <= 0.0) and np.all(q[mask] >= np.broadcast_to(lowest, q.shape)[mask])
+    # reproducible with the same generator
+    np.testing.assert_array_equal(q, domain.q_values(model, theta, batch, np.random.default_rng(1)))
