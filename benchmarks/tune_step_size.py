@@ -5,7 +5,7 @@ dataset size of config/config.yaml on seeds 1000-1004 (disjoint from the evaluat
 0..seeds-1) and average the final return over algorithms, N and seeds; pick the best candidate.
 One alpha serves all algorithms, so no method gets a tuning advantage.
 
-    python benchmarks/tune_step_size.py ENV [alpha ...]
+    python benchmarks/tune_step_size.py ENV [alpha ...] [--seeds K]
 """
 
 import argparse
@@ -20,6 +20,7 @@ TUNING_SEEDS = range(1000, 1005)
 DEFAULT_CANDIDATES = {
     "gridworld": [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
     "minigolf": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
+    "swimmer": [3e-5, 1e-4, 3e-4],
 }
 
 
@@ -27,6 +28,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("env", choices=sorted(DEFAULT_CANDIDATES))
     parser.add_argument("alphas", nargs="*", type=float)
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=len(TUNING_SEEDS),
+        help="how many of the tuning seeds 1000-1004 to use",
+    )
     args = parser.parse_args()
     config = yaml.safe_load((Path(__file__).parents[1] / "config/config.yaml").read_text())
     cfg = config[args.env]
@@ -34,7 +41,7 @@ def main():
     for alpha in args.alphas or DEFAULT_CANDIDATES[args.env]:
         finals = {}
         for n in cfg["n_trajectories"]:
-            for seed in TUNING_SEEDS:
+            for seed in TUNING_SEEDS[: args.seeds]:
                 batch = experiment.collect_dataset(args.env, cfg, n, seed)
                 for algo in cfg["algorithms"]:
                     records = experiment.train(args.env, cfg | {"step_size": alpha}, algo, batch)

@@ -44,10 +44,15 @@ def model_weights(domain, algorithm: str, theta, batch: TrajectoryBatch, log_rho
     raise ValueError(f"{algorithm!r} learns no model")
 
 
-def fit_model(domain, algorithm, theta, batch, log_rho, q_norm):
+def fit_model(domain, algorithm, theta, batch, log_rho, q_norm, previous=None):
+    """Line 4 of Algorithm 1: the weighted MLE of the domain's model class on the dataset.
+
+    Models that learn iteratively (``warm_start``) start from the previous iteration's fit."""
     w = model_weights(domain, algorithm, theta, batch, log_rho, q_norm)
     keep = batch.mask
     model = domain.make_model()
+    if previous is not None and hasattr(model, "warm_start"):
+        model.warm_start(previous)
     return model.fit(
         batch.states[:, :-1][keep], batch.actions[keep], batch.states[:, 1:][keep], w[keep]
     )
@@ -61,13 +66,22 @@ def log_ratios(domain, theta, batch: TrajectoryBatch) -> np.ndarray:
 
 
 def estimate_gradient(
-    domain, algorithm: str, theta, batch: TrajectoryBatch, q_norm: float, rng, log_rho=None
-) -> np.ndarray:
-    """One gradient estimate of ``algorithm`` at theta (lines 2-9 of Algorithm 1)."""
+    domain,
+    algorithm: str,
+    theta,
+    batch: TrajectoryBatch,
+    q_norm: float,
+    rng,
+    log_rho=None,
+    previous_model=None,
+):
+    """One gradient estimate of ``algorithm`` at theta (lines 2-9 of Algorithm 1), and the model
+    it fitted (None for the model-free baselines)."""
     if log_rho is None:
         log_rho = log_ratios(domain, theta, batch)
+    model = None
     if algorithm in MODEL_BASED:
-        model = fit_model(domain, algorithm, theta, batch, log_rho, q_norm)
+        model = fit_model(domain, algorithm, theta, batch, log_rho, q_norm, previous_model)
         q = domain.q_values(model, theta, batch, rng)
         coef = gradients.mvg_coefficients(log_rho, q, domain.gamma, batch.mask)
     elif algorithm == "reinforce":
@@ -76,7 +90,7 @@ def estimate_gradient(
         coef = gradients.pgt_coefficients(log_rho, batch.rewards, domain.gamma, batch.mask)
     else:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose from {ALGORITHMS}")
-    return domain.score_dot(theta, batch, coef) / batch.n
+    return domain.score_dot(theta, batch, coef) / batch.n, model
 
 
 def batch_policy_search(
@@ -101,6 +115,7 @@ def batch_policy_search(
     theta = np.array(theta0, dtype=float)
     records = []
     stopped = False
+    model = None
     for k in range(settings.iterations + 1):
         metrics = domain.evaluate(theta, rng if evaluation_rng is None else evaluation_rng(k))
         log_rho = log_ratios(domain, theta, batch)
@@ -110,6 +125,8 @@ def batch_policy_search(
         records.append({"iteration": k, **metrics, "ess": ess, "stopped": stopped})
         log.info("%s k=%d J=%.4f ess=%.1f", algorithm, k, metrics["return"], ess)
         if k < settings.iterations and not stopped:
-            grad = estimate_gradient(domain, algorithm, theta, batch, settings.q_norm, rng, log_rho)
+            grad, model = estimate_gradient(
+                domain, algorithm, theta, batch, settings.q_norm, rng, log_rho, model
+            )
             theta = theta + settings.step_size * grad
     return records

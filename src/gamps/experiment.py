@@ -56,12 +56,17 @@ def collect_dataset(env: str, env_config: dict, n: int, seed: int) -> Trajectory
     )
 
 
-def train(env: str, env_config: dict, algorithm: str, batch: TrajectoryBatch) -> list[dict]:
+def train(
+    env: str, env_config: dict, algorithm: str, batch: TrajectoryBatch, threads: int = 1
+) -> list[dict]:
     """Run ``algorithm`` on a dataset from its behaviour policy (the initial policy of every
-    algorithm, so runs of one seed are paired); one record per iteration."""
+    algorithm, so runs of one seed are paired); one record per iteration. ``threads`` bounds the
+    intra-op threads of domains that use torch."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose from {ALGORITHMS}")
     domain = make_domain(env, domain_params(env, env_config))
+    if hasattr(domain, "set_threads"):
+        domain.set_threads(threads)
     settings = Settings(**{key: env_config[key] for key in SETTINGS_KEYS})
     n, seed = batch.meta["n_trajectories"], batch.meta["seed"]
     theta0 = np.asarray(batch.meta["behaviour_theta"])

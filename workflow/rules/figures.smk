@@ -1,6 +1,6 @@
 FORMATS = ["pdf", "png"]
 # The panels of Figure 3, left to right.
-FIGURE3_ENVS = ["minigolf"]
+FIGURE3_ENVS = ["minigolf", "swimmer"]
 
 
 rule figure1:

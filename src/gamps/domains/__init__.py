@@ -39,6 +39,17 @@ DOMAIN_KEYS = {
         "rollouts",
         "evaluation_episodes",
     ),
+    "swimmer": (
+        "gamma",
+        "horizon",
+        "policy_std",
+        "behaviour_weight_std",
+        "rollouts",
+        "evaluation_episodes",
+        "model_steps",
+        "model_warm_steps",
+        "model_learning_rate",
+    ),
 }
 
 
@@ -69,4 +80,8 @@ def make_domain(name: str, params: dict) -> Domain:
         from .minigolf import MinigolfDomain
 
         return MinigolfDomain(**params)
+    if name == "swimmer":
+        from .swimmer import SwimmerDomain
+
+        return SwimmerDomain(**params)
     raise ValueError(f"unknown environment {name!r}")

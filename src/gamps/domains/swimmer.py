@@ -1,0 +1,122 @@
+"""The Swimmer (MuJoCo) as a domain of Algorithm 1 (Section 7.2, Figure 3 right).
+
+Datasets and evaluations run the real Swimmer-v5; Q^{pi, p_hat} comes from the batched Monte
+Carlo engine of Eq. 4 in the MLP-Gaussian model, with the known reward.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import swimmer as sw
+from ..data import TrajectoryBatch
+from ..policies import GaussianPolicy
+from ..value import monte_carlo_q
+from . import PolicyBatchMixin
+
+
+class SwimmerFeatures:
+    """The 8 usual features of the observation: joint angles and velocities."""
+
+    dim = sw.STATE_DIM - 2
+
+    def __call__(self, states) -> np.ndarray:
+        return sw.features(states)
+
+
+class SwimmerDomain(PolicyBatchMixin):
+    def __init__(
+        self,
+        gamma: float = 0.99,
+        horizon: int = 100,
+        policy_std: float = 0.3,
+        behaviour_weight_std: float = 0.1,
+        rollouts: int = 10,
+        evaluation_episodes: int = 20,
+        model_steps: int = 300,
+        model_warm_steps: int = 60,
+        model_learning_rate: float = 3e-3,
+    ):
+        self.gamma = gamma
+        self.horizon = horizon
+        self.policy = GaussianPolicy(SwimmerFeatures(), sw.ACTION_DIM, policy_std)
+        self.behaviour_weight_std = behaviour_weight_std
+        self.rollouts = rollouts
+        self.evaluation_episodes = evaluation_episodes
+        self.model_settings = {
+            "steps": model_steps,
+            "warm_steps": model_warm_steps,
+            "learning_rate": model_learning_rate,
+        }
+        self.model_seed = 0
+        self.threads = 1
+        self._envs: list = []
+
+    def behaviour_parameters(self, rng: np.random.Generator) -> np.ndarray:
+        """pi_b's weights ~ N(0, behaviour_weight_std^2): a random linear controller. pi_b has the
+        learned policy's std: over 100 steps any gap in std compounds into degenerate importance
+        weights, so exploration comes from the policy's own noise."""
+        return rng.normal(0.0, self.behaviour_weight_std, size=self.policy.dim)
+
+    def set_threads(self, threads: int) -> None:
+        """Threads for torch, applied when a model is made (model-free runs never import torch)."""
+        self.threads = threads
+
+    def _env_pool(self, n: int) -> list:
+        while len(self._envs) < n:
+            self._envs.append(sw.make_env())
+        return self._envs[:n]
+
+    def simulate(self, theta, n: int, rng: np.random.Generator) -> TrajectoryBatch:
+        """n real episodes of pi_theta in MuJoCo, stepped side by side so the policy acts on
+        whole arrays; each episode's initial state is seeded from ``rng``."""
+        envs = self._env_pool(n)
+        seeds = rng.integers(2**31, size=n)
+        states = np.zeros((n, self.horizon + 1, sw.STATE_DIM))
+        actions = np.zeros((n, self.horizon, sw.ACTION_DIM))
+        states[:, 0] = [env.reset(seed=int(seed))[0] for env, seed in zip(envs, seeds, strict=True)]
+        for t in range(self.horizon):
+            actions[:, t] = self.policy.sample(theta, states[:, t], rng)
+            states[:, t + 1] = [env.step(a)[0] for env, a in zip(envs, actions[:, t], strict=True)]
+        rewards = sw.reward(states[:, :-1], actions, states[:, 1:])
+        mask = np.ones((n, self.horizon), dtype=bool)
+        log_prob = self.policy.log_prob(theta, states[:, :-1], actions)
+        return TrajectoryBatch(states, actions, rewards, mask, log_prob)
+
+    def collect(self, theta, n: int, rng: np.random.Generator) -> TrajectoryBatch:
+        return self.simulate(theta, n, rng)
+
+    def make_model(self):
+        from ..neural_model import MLPGaussianModel, set_threads
+
+        set_threads(self.threads)
+        return MLPGaussianModel(
+            sw.FEATURES, sw.ACTION_LOW, sw.ACTION_HIGH, seed=self.model_seed, **self.model_settings
+        )
+
+    def q_values(self, model, theta, batch: TrajectoryBatch, rng: np.random.Generator):
+        """Q^{pi, p_hat}(s_t, a_t) at every step, Eq. 4 with M rollouts to the horizon."""
+        q = np.zeros(batch.mask.shape)
+        n_idx, t_idx = np.nonzero(batch.mask)
+        q[n_idx, t_idx] = monte_carlo_q(
+            model,
+            self.policy,
+            theta,
+            sw.reward_and_done,
+            batch.states[n_idx, t_idx],
+            batch.actions[n_idx, t_idx],
+            batch.horizon - t_idx,
+            self.gamma,
+            self.rollouts,
+            rng,
+        )
+        return q
+
+    def evaluate(self, theta, rng: np.random.Generator) -> dict[str, float]:
+        """J(theta) from ``evaluation_episodes`` real episodes of pi_theta."""
+        episodes = self.simulate(theta, self.evaluation_episodes, rng)
+        returns = episodes.discounted_returns(self.gamma)
+        return {
+            "return": float(returns.mean()),
+            "return_se": float(returns.std(ddof=1) / np.sqrt(episodes.n)),
+        }

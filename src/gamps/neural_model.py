@@ -1,0 +1,137 @@
+"""The swimmer's model class (Section 7.2): a Gaussian whose mean and log standard deviation come
+from a 2-layer MLP (32 tanh units each) of the state features and the clipped action, predicting
+the change of every state coordinate; fitted by the weighted maximum likelihood of Eq. 3 in torch.
+
+Inputs and targets are standardised with the weighted moments of the training data. Training is
+full-batch Adam for a fixed budget of steps, from a seeded initialisation or warm-started from
+the previous iteration's model (Algorithm 1 refits at every iteration with new weights), so a fit
+is deterministic given its seed and thread count. Sampling runs without autograd in float32,
+drawing its noise from the caller's numpy generator.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class MLPGaussianModel:
+    def __init__(
+        self,
+        feature_slice: slice,
+        action_low: float,
+        action_high: float,
+        hidden: int = 32,
+        steps: int = 300,
+        warm_steps: int = 60,
+        learning_rate: float = 3e-3,
+        seed: int = 0,
+        min_log_std: float = -6.0,
+        max_log_std: float = 2.0,
+    ):
+        self.feature_slice = feature_slice
+        self.action_low, self.action_high = action_low, action_high
+        self.hidden, self.steps, self.warm_steps = hidden, steps, warm_steps
+        self.learning_rate = learning_rate
+        self.seed = seed
+        self.min_log_std, self.max_log_std = min_log_std, max_log_std
+        self.net = None
+        self.x_shift = self.x_scale = self.y_shift = self.y_scale = None
+
+    def _inputs(self, states, actions) -> np.ndarray:
+        a = np.clip(actions, self.action_low, self.action_high)
+        return np.concatenate([np.asarray(states)[..., self.feature_slice], a], axis=-1)
+
+    def warm_start(self, previous: MLPGaussianModel | None) -> MLPGaussianModel:
+        """Start the next fit from ``previous``'s network (a copy: ``previous`` is unchanged)."""
+        if previous is not None and previous.net is not None:
+            self.net = copy.deepcopy(previous.net)
+        return self
+
+    def _build(self, n_in: int, n_out: int) -> nn.Module:
+        generator_state = torch.random.get_rng_state()
+        torch.manual_seed(self.seed)
+        net = nn.Sequential(
+            nn.Linear(n_in, self.hidden),
+            nn.Tanh(),
+            nn.Linear(self.hidden, self.hidden),
+            nn.Tanh(),
+            nn.Linear(self.hidden, 2 * n_out),
+        )
+        torch.random.set_rng_state(generator_state)
+        return net
+
+    def _heads(self, x):
+        out = self.net(x)
+        mean, log_std = out.chunk(2, dim=-1)
+        return mean, log_std.clamp(self.min_log_std, self.max_log_std)
+
+    def fit(self, states, actions, next_states, weights) -> MLPGaussianModel:
+        weights = np.asarray(weights, dtype=float).ravel()
+        if np.any(weights < 0) or not np.all(np.isfinite(weights)):
+            raise ValueError("model weights must be finite and non-negative")
+        keep = weights > 0
+        if not keep.any():
+            raise ValueError("cannot fit a model: every transition has zero weight")
+        x = self._inputs(states, actions).reshape(len(weights), -1)[keep]
+        y = (np.asarray(next_states) - np.asarray(states)).reshape(len(weights), -1)[keep]
+        w = weights[keep] / weights[keep].sum()
+        self.x_shift, self.x_scale = _weighted_moments(x, w)
+        self.y_shift, self.y_scale = _weighted_moments(y, w)
+        xt = torch.as_tensor((x - self.x_shift) / self.x_scale, dtype=torch.float32)
+        yt = torch.as_tensor((y - self.y_shift) / self.y_scale, dtype=torch.float32)
+        wt = torch.as_tensor(w, dtype=torch.float32)
+        steps = self.steps
+        if self.net is None:
+            self.net = self._build(x.shape[1], y.shape[1])
+        else:
+            steps = self.warm_steps
+        optimiser = torch.optim.Adam(self.net.parameters(), lr=self.learning_rate)
+        for _ in range(steps):
+            optimiser.zero_grad()
+            loss = self._loss(xt, yt, wt)
+            loss.backward()
+            optimiser.step()
+        self.final_loss = float(self._loss(xt, yt, wt).detach())
+        return self
+
+    def _loss(self, x, y, w):
+        """Weighted negative log-likelihood of the standardised targets (Eq. 3, up to constants)."""
+        mean, log_std = self._heads(x)
+        nll = log_std + 0.5 * ((y - mean) * torch.exp(-log_std)) ** 2
+        return (w[:, None] * nll).sum()
+
+    @torch.inference_mode()
+    def mean_std(self, states, actions):
+        x = (self._inputs(states, actions) - self.x_shift) / self.x_scale
+        mean, log_std = self._heads(torch.as_tensor(x, dtype=torch.float32))
+        return (mean.numpy() * self.y_scale + self.y_shift, np.exp(log_std.numpy()) * self.y_scale)
+
+    def log_prob(self, states, actions, next_states) -> np.ndarray:
+        mean, std = self.mean_std(states, actions)
+        delta = np.asarray(next_states) - np.asarray(states)
+        z = (delta - mean) / std
+        return np.sum(-0.5 * z**2 - np.log(std) - 0.5 * np.log(2 * np.pi), axis=-1)
+
+    @torch.inference_mode()
+    def sample(self, states, actions, rng: np.random.Generator) -> np.ndarray:
+        """Next states for whole arrays: s + mean + std * noise, in float32 without autograd."""
+        x = (self._inputs(states, actions) - self.x_shift) / self.x_scale
+        mean, log_std = self._heads(torch.from_numpy(x.astype(np.float32)))
+        noise = rng.standard_normal(mean.shape, dtype=np.float32)
+        delta = (mean.numpy() + np.exp(log_std.numpy()) * noise) * self.y_scale + self.y_shift
+        return np.asarray(states) + delta
+
+
+def _weighted_moments(values, w):
+    mean = w @ values
+    std = np.sqrt(w @ (values - mean) ** 2)
+    return mean, np.where(std > 1e-8, std, 1.0)
+
+
+def set_threads(threads: int) -> None:
+    """Torch's intra-op threads follow the pipeline rule's ``threads``."""
+    torch.set_num_threads(max(1, int(threads)))
