@@ -480,26 +480,27 @@ def test_q_is_deterministic_given_the_rng(swim, swim_model):
     )
 
 
-def test_sampling_runs_the_net_in_float32_without_autograd(swim, swim_model):
+def test_sampling_runs_the_net_in_float32_without_autograd(swim, swim_model, monkeypatch):
     domain, theta, batch = swim
     model = copy.deepcopy(swim_model)
     seen = []
+    addmm = torch.addmm
 
-    def hook(module, inputs, output):
-        seen.append((torch.is_grad_enabled(), inputs[0].dtype, output.requires_grad))
+    def recording_addmm(bias, x, weight):
+        out = addmm(bias, x, weight)
+        seen.append((torch.is_grad_enabled(), x.dtype, out.requires_grad))
+        return out
 
-    handle = model.net.register_forward_hook(hook)
-    try:
-        states, actions = pairs(batch, 5)
-        with torch.enable_grad():
-            monte_carlo_q(
-                model, domain.policy, theta, sw.reward_and_done, states, actions,
-                np.array([2, 3, 1, 3, 2]), 0.99, 3, np.random.default_rng(0),
-            )  # fmt: skip
-            out = model.sample(states, actions, np.random.default_rng(1))
-    finally:
-        handle.remove()
-    assert len(seen) == 4  # three rollout steps and the direct call
+    monkeypatch.setattr(torch, "addmm", recording_addmm)
+    states, actions = pairs(batch, 5)
+    with torch.enable_grad():
+        monte_carlo_q(
+            model, domain.policy, theta, sw.reward_and_done, states, actions,
+            np.array([2, 3, 1, 3, 2]), 0.99, 3, np.random.default_rng(0),
+        )  # fmt: skip
+        out = model.sample(states, actions, np.random.default_rng(1))
+    monkeypatch.undo()
+    assert len(seen) == 4 * 3  # (three rollout steps and the direct call) x three layers
     assert all(entry == (False, torch.float32, False) for entry in seen), seen
     # the states stay float64: the x coordinate (not a model input) carries over exactly
     assert out.dtype == np.float64 and out.shape == states.shape
@@ -508,6 +509,19 @@ def test_sampling_runs_the_net_in_float32_without_autograd(swim, swim_model):
     out_far = model.sample(far, actions, np.random.default_rng(1))
     np.testing.assert_allclose(out_far[:, 0] - out[:, 0], 1e4, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(out_far[:, 1:], out[:, 1:])
+
+
+def test_folded_sampling_matches_the_fitted_network(swim, swim_model):
+    """Sampling folds the standardisation into the layers; it must draw from the same Gaussian
+    that mean_std (the unfolded network) describes, noise for noise."""
+    _, _, batch = swim
+    states, actions = pairs(batch, 50)
+    mean, std = swim_model.mean_std(states, actions)
+    out = swim_model.sample(states, actions, np.random.default_rng(3))
+    noise = np.random.default_rng(3).standard_normal(mean.shape, dtype=np.float32)
+    expected = states + mean + std * noise
+    scale = np.abs(expected - states).max(axis=0)
+    np.testing.assert_allclose(out - states, expected - states, rtol=0, atol=1e-4 * scale.max())
 
 
 C = 0.01  # forward displacement of the front tip per step in the constant-drift model

@@ -96,7 +96,31 @@ class MLPGaussianModel:
             loss.backward()
             optimiser.step()
         self.final_loss = float(self._loss(xt, yt, wt).detach())
+        self._fold()
         return self
+
+    def _fold(self) -> None:
+        """Fold the standardisation into the first and last layers, so that sampling maps raw
+        inputs to raw mean deltas and standardised log-stds in one pass of three products."""
+        first, hidden, last = self.net[0], self.net[2], self.net[4]
+        n_out = last.out_features // 2
+        with torch.no_grad():
+            x_scale = torch.as_tensor(self.x_scale, dtype=torch.float32)
+            x_shift = torch.as_tensor(self.x_shift, dtype=torch.float32)
+            w1 = first.weight / x_scale
+            b1 = first.bias - w1 @ x_shift
+            y_scale = torch.as_tensor(self.y_scale, dtype=torch.float32)
+            y_shift = torch.as_tensor(self.y_shift, dtype=torch.float32)
+            w3, b3 = last.weight.clone(), last.bias.clone()
+            w3[:n_out] *= y_scale[:, None]
+            b3[:n_out] = b3[:n_out] * y_scale + y_shift
+        # Stored transposed and contiguous for addmm: x @ W^T + b.
+        self._folded = [
+            (w1.T.contiguous(), b1),
+            (hidden.weight.T.contiguous().detach(), hidden.bias.detach().clone()),
+            (w3.T.contiguous(), b3),
+        ]
+        self._log_y_scale = torch.log(y_scale)
 
     def _loss(self, x, y, w):
         """Weighted negative log-likelihood of the standardised targets (Eq. 3, up to constants)."""
@@ -119,11 +143,21 @@ class MLPGaussianModel:
     @torch.inference_mode()
     def sample(self, states, actions, rng: np.random.Generator) -> np.ndarray:
         """Next states for whole arrays: s + mean + std * noise, in float32 without autograd."""
-        x = (self._inputs(states, actions) - self.x_shift) / self.x_scale
-        mean, log_std = self._heads(torch.from_numpy(x.astype(np.float32)))
-        noise = rng.standard_normal(mean.shape, dtype=np.float32)
-        delta = (mean.numpy() + np.exp(log_std.numpy()) * noise) * self.y_scale + self.y_shift
-        return np.asarray(states) + delta
+        states = np.asarray(states)
+        x = np.empty((len(states), self._folded[0][0].shape[0]), dtype=np.float32)
+        n_features = x.shape[1] - np.shape(actions)[-1]
+        x[:, :n_features] = states[:, self.feature_slice]
+        np.clip(actions, self.action_low, self.action_high, out=x[:, n_features:])
+        (w1, b1), (w2, b2), (w3, b3) = self._folded
+        h = torch.tanh_(torch.addmm(b1, torch.from_numpy(x), w1))
+        h = torch.tanh_(torch.addmm(b2, h, w2))
+        out = torch.addmm(b3, h, w3)
+        n_out = out.shape[1] // 2
+        mean, log_std = out[:, :n_out], out[:, n_out:]
+        log_std.clamp_(self.min_log_std, self.max_log_std).add_(self._log_y_scale).exp_()
+        noise = torch.from_numpy(rng.standard_normal(mean.shape, dtype=np.float32))
+        delta = log_std.mul_(noise).add_(mean)
+        return states + delta.numpy()
 
 
 def _weighted_moments(values, w):
