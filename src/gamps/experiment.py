@@ -21,7 +21,13 @@ from .algorithms import ALGORITHMS, Settings, batch_policy_search
 from .data import TrajectoryBatch, atomic_write_text  # noqa: F401 (re-exported)
 from .domains import make_domain
 
-SETTINGS_KEYS = ("iterations", "step_size", "q_norm", "ess_stop_fraction")
+SETTINGS_KEYS = (
+    "iterations",
+    "step_size",
+    "q_norm",
+    "ess_stop_fraction",
+    "degenerate_ess_fraction",
+)
 log = logging.getLogger(__name__)
 
 
@@ -61,7 +67,7 @@ def train(env: str, env_config: dict, algorithm: str, batch: TrajectoryBatch) ->
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose from {ALGORITHMS}")
     domain = make_domain(env, domain_params(env, env_config))
-    settings = Settings(**{key: env_config[key] for key in SETTINGS_KEYS})
+    settings = Settings(**{key: env_config[key] for key in SETTINGS_KEYS if key in env_config})
     n, seed = batch.meta["n_trajectories"], batch.meta["seed"]
     theta0 = np.asarray(batch.meta["behaviour_theta"])
     records = batch_policy_search(domain, algorithm, batch, theta0, settings, _rng(seed, 2, n))
