@@ -202,7 +202,7 @@ def test_stale_metadata_names_the_differing_nested_key(batch, tmp_path):
     assert message.startswith(f"{path}: stale dataset")
     assert "domain.horizon is 20 but the config asks for 15" in message
     assert "gamma" not in message  # only what differs
-    assert "delete it" in message
+    assert "delete the dataset" in message
     data.load(path, expect={"env": "gridworld", "domain": {"gamma": 0.9, "horizon": 20}})
 
 

@@ -142,7 +142,7 @@ def test_corrupted_dataset_fails_naming_the_file(smoke_run, tmp_path, corrupt, n
     failed = run_snakemake(run, *retrain)
     assert failed.returncode != 0
     assert f"{named}: {problem}" in output(failed)
-    assert "delete it (and its .json) and rerun to rebuild it" in output(failed)
+    assert "delete the dataset (.npz and .json) and rerun to rebuild it" in output(failed)
     # The runs of the broken dataset are gone, not half-written; every other run was redone.
     assert not list((run / "results/gridworld/runs").rglob("N10_seed0.csv"))
     assert len(run_csvs(run)) == N_RUNS - len(GRID["algorithms"])

@@ -21,7 +21,7 @@ ARRAYS = ("states", "actions", "rewards", "mask", "behaviour_log_prob")
 
 
 #: What to do about a bad dataset file: Snakemake rebuilds a deleted output.
-REBUILD = "delete it (and its .json) and rerun to rebuild it"
+REBUILD = "delete the dataset (.npz and .json) and rerun to rebuild it"
 
 
 class DatasetError(ValueError):
