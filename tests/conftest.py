@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,27 @@ def run_snakemake(workdir, *args: str, configfile=SMOKE_CONFIG) -> subprocess.Co
         *args,
     ]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> Path:
+    """A complete, uninterrupted smoke run on 2 cores: the reference of the pipeline tests.
+    Read-only: a test that changes files works on a copy (``copy_run``)."""
+    workdir = tmp_path_factory.mktemp("smoke")
+    result = run_snakemake(workdir, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
+
+
+def copy_run(run: Path, dest: Path) -> Path:
+    """A copy of a finished run, Snakemake's records and file times included."""
+    shutil.copytree(run, dest, symlinks=True)
+    return dest
+
+
+def result_csvs(run: Path) -> dict[Path, bytes]:
+    """Every ``results/**/*.csv`` of a run, by path relative to the run."""
+    return {p.relative_to(run): p.read_bytes() for p in sorted((run / "results").rglob("*.csv"))}
 
 
 #: Fixed seeds: every statistical test below is deterministic, and its tolerance is still derived

@@ -36,6 +36,10 @@ def with_change(section: str, key: str, value) -> dict:
         (with_change("gridworld", "step_size", 0), "['gridworld']['step_size']"),
         (with_change("gridworld", "gamma", 1.0), "['gridworld']['gamma']"),
         (with_change("gridworld", "algorithms", ["gamps", "trpo"]), "'trpo' is not one of"),
+        (
+            with_change("gridworld", "degenerate_ess_fraction", 2),
+            "['gridworld']['degenerate_ess_fraction']",
+        ),
         ({**SMOKE, "gridwold": SMOKE["gridworld"]}, "'gridwold' was unexpected"),
         (with_change("minigolf", "rollouts", 0), "['minigolf']['rollouts']"),
         (with_change("minigolf", "horizon", 0), "['minigolf']['horizon']"),
@@ -55,6 +59,7 @@ def with_change(section: str, key: str, value) -> dict:
         "zero-step",
         "gamma-one",
         "unknown-algorithm",
+        "ess-fraction-above-one",
         "unknown-environment",
         "zero-rollouts",
         "minigolf-zero-horizon",

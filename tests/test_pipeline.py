@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, result_csvs, run_snakemake
 
 from gamps import data
 
@@ -21,14 +22,6 @@ pytestmark = pytest.mark.pipeline
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     return run_snakemake(workdir, *args)
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("smoke")
-    result = snakemake(workdir, "--cores", "2")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return workdir
 
 
 def test_every_output_exists_and_is_complete(smoke_run):
@@ -43,7 +36,16 @@ def test_every_output_exists_and_is_complete(smoke_run):
 
 def test_curves_contract(smoke_run):
     curves = pd.read_csv(smoke_run / "results/gridworld/curves.csv")
-    assert {"algorithm", "n_trajectories", "seed", "iteration", "return"} <= set(curves.columns)
+    assert list(curves.columns) == [
+        "algorithm",
+        "n_trajectories",
+        "seed",
+        "iteration",
+        "return",
+        "ess",
+        "degenerate",
+        "stopped",
+    ]
     expected_rows = (
         len(SMOKE["algorithms"])
         * len(SMOKE["n_trajectories"])
@@ -108,10 +110,40 @@ def test_figure1_contract(smoke_run):
 def test_rerun_is_bit_identical_on_other_core_counts(smoke_run, tmp_path):
     result = snakemake(tmp_path, "--cores", "1")
     assert result.returncode == 0, result.stderr[-3000:]
-    csvs = sorted(p.relative_to(smoke_run) for p in (smoke_run / "results").rglob("*.csv"))
+    reference = result_csvs(smoke_run)
+    assert len(reference) > 10
+    assert result_csvs(tmp_path) == reference
+
+
+def test_no_output_holds_nan_or_inf(smoke_run):
+    csvs = sorted((smoke_run / "results").rglob("*.csv"))
     assert len(csvs) > 10
-    for rel in csvs:
-        assert (tmp_path / rel).read_bytes() == (smoke_run / rel).read_bytes(), rel
+    for path in csvs:
+        table = pd.read_csv(path)
+        assert not table.isna().any().any(), path
+        assert np.isfinite(table.select_dtypes("number").to_numpy()).all(), path
+
+    def reject(constant):
+        raise ValueError(f"{constant} in JSON")
+
+    for path in sorted((smoke_run / "results").rglob("*.json")):
+        json.loads(path.read_text(), parse_constant=reject)
+    for path in sorted((smoke_run / "results").rglob("*.npz")):
+        batch = data.load(path)  # rejects NaN or inf rewards and log-probabilities itself
+        assert np.isfinite(batch.states).all() and np.isfinite(batch.actions).all()
+    markdown = (smoke_run / "results/gridworld/summary.md").read_text()
+    assert not re.search(r"\b(nan|inf)\b", markdown, re.IGNORECASE)
+
+
+def test_degenerate_weights_column(smoke_run):
+    curves = pd.read_csv(smoke_run / "results/gridworld/curves.csv")
+    assert curves["degenerate"].dtype == bool
+    expected = curves["ess"] < SMOKE["degenerate_ess_fraction"] * curves["n_trajectories"]
+    assert (curves["degenerate"] == expected).all()
+    # iteration 0 is pi_b itself: every ratio is 1, so the ESS is N
+    start = curves[curves["iteration"] == 0]
+    np.testing.assert_allclose(start["ess"], start["n_trajectories"])
+    assert not start["degenerate"].any()
 
 
 def test_nothing_to_do_after_a_complete_run(smoke_run):

@@ -32,6 +32,9 @@ class Settings:
     #: Footnote 5: stop when the trajectory-level effective sample size falls below this
     #: fraction of N (0 disables the rule).
     ess_stop_fraction: float = 0.0
+    #: Report the importance weights as degenerate (``degenerate`` column, a log warning) when
+    #: their effective sample size falls below this fraction of N. Reporting only.
+    degenerate_ess_fraction: float = 0.05
 
 
 def model_weights(domain, algorithm: str, theta, batch: TrajectoryBatch, log_rho, q_norm):
@@ -105,8 +108,10 @@ def batch_policy_search(
     """Run Algorithm 1 for ``settings.iterations`` steps; one record per evaluated policy.
 
     Record k holds J(theta_k) (k = 0 is the initial policy), the effective sample size of the
-    trajectory importance weights rho_{0:T-1} at theta_k, and whether footnote 5's stopping rule
-    has frozen the policy. ``evaluation_rng(k)`` gives the generator of iteration k's evaluation
+    trajectory importance weights rho_{0:T-1} at theta_k, whether that ESS is degenerate (below
+    ``settings.degenerate_ess_fraction`` of N), and whether footnote 5's stopping rule has frozen
+    the policy. A non-finite return or gradient raises FloatingPointError instead of propagating
+    NaN into the curves. ``evaluation_rng(k)`` gives the generator of iteration k's evaluation
     (default: ``rng``); the pipeline makes it depend on (seed, N, k) only, so every algorithm is
     evaluated on the same episodes' randomness (common random numbers).
     """
@@ -118,15 +123,44 @@ def batch_policy_search(
     model = None
     for k in range(settings.iterations + 1):
         metrics = domain.evaluate(theta, rng if evaluation_rng is None else evaluation_rng(k))
+        _require_finite(metrics, f"{algorithm}: evaluation of theta_{k}")
         log_rho = log_ratios(domain, theta, batch)
         ess = weights.effective_sample_size(log_rho[:, -1])
+        degenerate = is_degenerate(ess, batch.n, settings.degenerate_ess_fraction)
         if settings.ess_stop_fraction > 0 and ess < settings.ess_stop_fraction * batch.n:
             stopped = True  # footnote 5: keep this policy for the remaining iterations
-        records.append({"iteration": k, **metrics, "ess": ess, "stopped": stopped})
+        records.append(
+            {"iteration": k, **metrics, "ess": ess, "degenerate": degenerate, "stopped": stopped}
+        )
         log.info("%s k=%d J=%.4f ess=%.1f", algorithm, k, metrics["return"], ess)
+        if degenerate:
+            log.warning(
+                "%s k=%d: degenerate importance weights, ESS %.3g < %g x N = %.3g",
+                algorithm,
+                k,
+                ess,
+                settings.degenerate_ess_fraction,
+                settings.degenerate_ess_fraction * batch.n,
+            )
         if k < settings.iterations and not stopped:
             grad, model = estimate_gradient(
                 domain, algorithm, theta, batch, settings.q_norm, rng, log_rho, model
             )
+            _require_finite(
+                {"gradient": grad},
+                f"{algorithm}: gradient at theta_{k} (ESS {ess:.3g}; a smaller step_size or "
+                "ess_stop_fraction > 0 keeps pi closer to pi_b)",
+            )
             theta = theta + settings.step_size * grad
     return records
+
+
+def is_degenerate(ess: float, n: int, fraction: float) -> bool:
+    """True when the effective sample size is below ``fraction`` of N, or not a number."""
+    return not ess >= fraction * n
+
+
+def _require_finite(values: dict, what: str) -> None:
+    for name, value in values.items():
+        if not np.all(np.isfinite(value)):
+            raise FloatingPointError(f"{what}: {name} is not finite ({np.ravel(value)[:5]} ...)")

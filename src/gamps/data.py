@@ -8,6 +8,7 @@ trailing feature axis. After termination, states repeat the last state and every
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -17,6 +18,10 @@ from pathlib import Path
 import numpy as np
 
 ARRAYS = ("states", "actions", "rewards", "mask", "behaviour_log_prob")
+
+
+#: What to do about a bad dataset file: Snakemake rebuilds a deleted output.
+REBUILD = "delete the dataset (.npz and .json) and rerun to rebuild it"
 
 
 class DatasetError(ValueError):
@@ -76,10 +81,20 @@ def _shape_problems(batch: TrajectoryBatch) -> list[str]:
     return problems
 
 
+def _temporary_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
 def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename: never a half file."""
+    """Write through a temporary file in the same folder, then rename: never a half file.
+
+    Temporary files that a killed earlier writer of the same path left behind are removed first
+    (one job writes one path at a time, so none of them can still be in use).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    for stale in path.parent.glob(f"{glob.escape(_temporary_prefix(path))}*.tmp"):
+        stale.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temporary_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
@@ -119,24 +134,43 @@ def load(path: str | os.PathLike, expect: dict | None = None) -> TrajectoryBatch
         with np.load(path, allow_pickle=False) as npz:
             missing = [name for name in ARRAYS if name not in npz.files]
             if missing:
-                raise DatasetError(f"{path}: missing arrays {missing}")
+                raise DatasetError(f"{path}: missing arrays {missing}; {REBUILD}")
             arrays = {name: npz[name] for name in ARRAYS}
     except DatasetError:
         raise
     except Exception as err:  # zipfile, OSError, ValueError: all mean an unreadable file
-        raise DatasetError(f"{path}: unreadable dataset ({type(err).__name__}: {err})") from err
+        raise DatasetError(
+            f"{path}: unreadable dataset, truncated or corrupted ({type(err).__name__}: {err});"
+            f" {REBUILD}"
+        ) from err
     meta_file = metadata_path(path)
     try:
         meta = json.loads(meta_file.read_text())
     except (OSError, json.JSONDecodeError) as err:
-        raise DatasetError(f"{meta_file}: unreadable metadata ({err})") from err
-    for key, value in (expect or {}).items():
-        if meta.get(key) != value:
-            raise DatasetError(
-                f"{path}: metadata {key!r} is {meta.get(key)!r} but the config asks for {value!r}"
-                " (stale dataset: delete it and rerun)"
-            )
+        raise DatasetError(f"{meta_file}: unreadable metadata ({err}); {REBUILD}") from err
+    if not isinstance(meta, dict):
+        raise DatasetError(f"{meta_file}: metadata is not a JSON object; {REBUILD}")
+    differences = _differences(meta, expect or {})
+    if differences:
+        raise DatasetError(
+            f"{path}: stale dataset, its metadata does not match the config: "
+            + "; ".join(differences)
+            + f"; {REBUILD}"
+        )
     try:
         return TrajectoryBatch(**arrays, meta=meta)
     except DatasetError as err:
-        raise DatasetError(f"{path}: {err}") from err
+        raise DatasetError(f"{path}: {err}; {REBUILD}") from err
+
+
+def _differences(meta: dict, expect: dict, prefix: str = "") -> list[str]:
+    """Each expected key whose stored value differs, as 'key is stored but the config asks for'."""
+    found = []
+    for key, value in expect.items():
+        if key not in meta:
+            found.append(f"{prefix}{key} is missing but the config asks for {value!r}")
+        elif isinstance(value, dict) and isinstance(meta[key], dict):
+            found += _differences(meta[key], value, f"{prefix}{key}.")
+        elif meta[key] != value:
+            found.append(f"{prefix}{key} is {meta[key]!r} but the config asks for {value!r}")
+    return found

@@ -22,7 +22,13 @@ from .algorithms import ALGORITHMS, Settings, batch_policy_search
 from .data import TrajectoryBatch, atomic_write_text  # noqa: F401 (re-exported)
 from .domains import make_domain
 
-SETTINGS_KEYS = ("iterations", "step_size", "q_norm", "ess_stop_fraction")
+SETTINGS_KEYS = (
+    "iterations",
+    "step_size",
+    "q_norm",
+    "ess_stop_fraction",
+    "degenerate_ess_fraction",
+)
 log = logging.getLogger(__name__)
 
 

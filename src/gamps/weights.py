@@ -44,8 +44,13 @@ def ml_weights(mask) -> np.ndarray:
 
 
 def effective_sample_size(log_w) -> float:
-    """Kish's effective sample size (sum w)^2 / sum w^2 of log-weights, computed in log space."""
+    """Kish's effective sample size (sum w)^2 / sum w^2 of log-weights, computed in log space.
+
+    0 when every weight is 0; NaN when a log-weight is NaN (flagged degenerate downstream).
+    """
     log_w = np.asarray(log_w, dtype=float).ravel()
+    if np.any(np.isnan(log_w)):
+        return float("nan")
     if not np.any(np.isfinite(log_w)):
         return 0.0
     return float(np.exp(2 * np.logaddexp.reduce(log_w) - np.logaddexp.reduce(2 * log_w)))

@@ -13,6 +13,7 @@ rule collect_dataset:
         mem_mb=500,
         runtime=5,
     params:
-        env_config=lambda wc: config[wc.env],
+        # Only what defines the data: a new step size retrains, it does not recollect.
+        domain=lambda wc: domain_params(wc.env, config[wc.env]),
     script:
         "../scripts/collect_dataset.py"

@@ -8,7 +8,8 @@ from gamps.domains.gridworld import GridworldDomain, weights_table
 sm = snakemake  # noqa: F821
 experiment.log_to(sm.log[0])
 cfg = sm.params.env_config
-batch = data.load(sm.input.data[0])
+expected = experiment.dataset_metadata("gridworld", cfg, cfg["figure1_trajectories"], 0)
+batch = data.load(sm.input.data[0], expect=expected)
 domain = GridworldDomain(**experiment.domain_params("gridworld", cfg))
 theta = domain.policy.table(batch.meta["behaviour_theta"])
 delta, eta = domain.weight_maps(theta, batch, cfg["q_norm"])

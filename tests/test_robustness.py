@@ -1,0 +1,211 @@
+"""The pipeline under stress, at smoke scale: killed mid-training, fed corrupted or stale
+datasets. Each test works on its own folder and compares with the uninterrupted ``smoke_run``."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import ROOT, SMOKE_CONFIG, copy_run, result_csvs, run_snakemake
+
+from gamps import data, experiment
+
+SMOKE = yaml.safe_load(SMOKE_CONFIG.read_text())
+GRID = SMOKE["gridworld"]
+N_RUNS = len(GRID["algorithms"]) * len(GRID["n_trajectories"]) * GRID["seeds"]
+DATASET = "results/gridworld/data/N10_seed0.npz"
+pytestmark = pytest.mark.pipeline
+
+
+def output(result: subprocess.CompletedProcess) -> str:
+    return result.stdout + result.stderr
+
+
+def run_csvs(run: Path) -> list[Path]:
+    return sorted((run / "results/gridworld/runs").rglob("*.csv"))
+
+
+def temporaries(run: Path) -> list[Path]:
+    return sorted(run.rglob("*.tmp"))
+
+
+def assert_complete_or_absent(run: Path, reference: Path, broken: str | None = None) -> None:
+    """Every result file present in ``run`` (but the ``broken`` one) is a complete one, equal to
+    the reference's."""
+    for rel, content in result_csvs(run).items():
+        assert content == (reference / rel).read_bytes(), f"{rel} is not the complete file"
+    for path in sorted((run / "results").rglob("*.npz")):
+        if data.metadata_path(path).exists() and path != run / str(broken):
+            got, want = data.load(path), data.load(reference / path.relative_to(run))
+            for name in data.ARRAYS:
+                np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+
+
+def with_config(run: Path, **changes) -> Path:
+    config = yaml.safe_load(SMOKE_CONFIG.read_text())
+    config["gridworld"].update(changes)
+    path = run / "changed.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Interruption
+# ---------------------------------------------------------------------------------------------
+
+
+def start_pipeline(workdir: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
+    cmd += ["--directory", str(workdir), "--configfile", str(SMOKE_CONFIG), "--cores", "2"]
+    return subprocess.Popen(
+        cmd,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: SIGKILL reaches every job too
+    )
+
+
+def test_sigkill_mid_training_then_rerun_equals_uninterrupted(smoke_run, tmp_path):
+    pipeline = start_pipeline(tmp_path)
+    train_logs = tmp_path / "results/logs/gridworld/train"
+    deadline = time.monotonic() + 120
+    try:
+        while not (train_logs.exists() and any(train_logs.rglob("*.log"))):
+            assert pipeline.poll() is None, "the pipeline ended before training started"
+            assert time.monotonic() < deadline, "training never started"
+            time.sleep(0.02)
+    finally:
+        os.killpg(pipeline.pid, signal.SIGKILL)  # the pipeline and every job it started
+        pipeline.wait()
+
+    # Killed in the middle of training, and every file it left is complete or absent.
+    assert len(run_csvs(tmp_path)) < N_RUNS
+    assert_complete_or_absent(tmp_path, smoke_run)
+
+    # Snakemake's lock outlives a SIGKILL: the rerun asks for --unlock, then resumes.
+    locked = run_snakemake(tmp_path, "--cores", "2")
+    assert locked.returncode != 0 and "--unlock" in output(locked)
+    assert run_snakemake(tmp_path, "--unlock").returncode == 0
+    rerun = run_snakemake(tmp_path, "--cores", "2")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+
+    assert result_csvs(tmp_path) == result_csvs(smoke_run)
+    assert len(run_csvs(tmp_path)) == N_RUNS
+    assert not temporaries(tmp_path), "temporary files of the killed jobs were left behind"
+
+
+# ---------------------------------------------------------------------------------------------
+# Corrupted datasets
+# ---------------------------------------------------------------------------------------------
+
+
+def truncate(path: Path) -> None:
+    content = path.read_bytes()
+    path.write_bytes(content[: len(content) // 2])
+
+
+def scramble(path: Path) -> None:
+    """Overwrite bytes in the middle of the compressed arrays: the zip directory is intact."""
+    content = bytearray(path.read_bytes())
+    middle = len(content) // 3
+    content[middle : middle + 64] = bytes(64)
+    path.write_bytes(bytes(content))
+
+
+def break_metadata(path: Path) -> None:
+    data.metadata_path(path).write_text('{"env": "gridworld", "n_traj')
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "named", "problem"),
+    [
+        (truncate, DATASET, "unreadable dataset, truncated or corrupted"),
+        (scramble, DATASET, "unreadable dataset, truncated or corrupted"),
+        (break_metadata, DATASET.replace(".npz", ".json"), "unreadable metadata"),
+    ],
+    ids=["truncated", "scrambled", "broken-metadata"],
+)
+def test_corrupted_dataset_fails_naming_the_file(smoke_run, tmp_path, corrupt, named, problem):
+    run = copy_run(smoke_run, tmp_path / "run")
+    corrupt(run / DATASET)
+    retrain = ("--cores", "2", "--forcerun", "train", "--keep-going")
+    failed = run_snakemake(run, *retrain)
+    assert failed.returncode != 0
+    assert f"{named}: {problem}" in output(failed)
+    assert "delete the dataset (.npz and .json) and rerun to rebuild it" in output(failed)
+    # The runs of the broken dataset are gone, not half-written; every other run was redone.
+    assert not list((run / "results/gridworld/runs").rglob("N10_seed0.csv"))
+    assert len(run_csvs(run)) == N_RUNS - len(GRID["algorithms"])
+    assert_complete_or_absent(run, smoke_run, broken=DATASET)
+    assert not temporaries(run)
+
+    # Following the message (delete, rerun) rebuilds the dataset and the reference outputs.
+    (run / DATASET).unlink()
+    data.metadata_path(run / DATASET).unlink()
+    fixed = run_snakemake(run, *retrain)
+    assert fixed.returncode == 0, fixed.stderr[-3000:]
+    assert result_csvs(run) == result_csvs(smoke_run)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stale datasets: the config changed after they were built
+# ---------------------------------------------------------------------------------------------
+
+
+def test_config_change_rebuilds_stale_datasets(smoke_run, tmp_path):
+    run = copy_run(smoke_run, tmp_path / "run")
+    config = with_config(run, horizon=15)
+    result = run_snakemake(run, "--cores", "2", configfile=config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Params have changed since last execution" in output(result)
+    changed = yaml.safe_load(config.read_text())["gridworld"]
+    for seed in range(GRID["seeds"]):
+        for n in GRID["n_trajectories"]:
+            path = run / f"results/gridworld/data/N{n}_seed{seed}.npz"
+            expected = experiment.dataset_metadata("gridworld", changed, n, seed)
+            stored = data.load(path, expect=expected)  # rebuilt with the new horizon
+            fresh = experiment.collect_dataset("gridworld", changed, n, seed)
+            assert stored.horizon == 15
+            for name in data.ARRAYS:
+                np.testing.assert_array_equal(getattr(stored, name), getattr(fresh, name))
+    before, after = result_csvs(smoke_run), result_csvs(run)
+    assert before.keys() == after.keys()
+    assert all(after[rel] != before[rel] for rel in before if "runs" in rel.parts)
+
+
+def test_step_size_change_retrains_without_recollecting(smoke_run, tmp_path):
+    run = copy_run(smoke_run, tmp_path / "run")
+    config = with_config(run, step_size=0.5)
+    plan = run_snakemake(run, "--dry-run", "--quiet", "rules", configfile=config)
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    counts = dict(re.findall(r"^(\w+) +(\d+)$", plan.stdout, re.MULTILINE))  # the job stats
+    assert counts.get("train") == str(N_RUNS)
+    assert "collect_dataset" not in counts
+
+
+def test_stale_dataset_without_snakemake_records_is_rejected(smoke_run, tmp_path):
+    """With .snakemake/ lost, Snakemake cannot see that the config changed; the dataset's own
+    metadata still stops a forced rerun from using it, in training and in Figure 1."""
+    run = copy_run(smoke_run, tmp_path / "run")
+    shutil.rmtree(run / ".snakemake")
+    config = with_config(run, horizon=15)
+    forced = ("--forcerun", "train", "gridworld_weights", "--keep-going")
+    result = run_snakemake(run, "--cores", "2", *forced, configfile=config)
+    assert result.returncode != 0
+    stale = ": stale dataset, its metadata does not match the config: domain.horizon is 20 but"
+    assert f"{DATASET}{stale} the config asks for 15" in output(result)
+    figure1_data = f"results/gridworld/data/N{GRID['figure1_trajectories']}_seed0.npz"
+    assert f"{figure1_data}{stale} the config asks for 15" in output(result)
+    assert not run_csvs(run) and not (run / "results/gridworld/fig1_weights.csv").exists()
+    assert_complete_or_absent(run, smoke_run)
+    assert not temporaries(run)
