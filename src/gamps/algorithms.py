@@ -86,12 +86,13 @@ def batch_policy_search(
     theta0,
     settings: Settings,
     rng: np.random.Generator,
+    trace: list | None = None,
 ) -> list[dict]:
     """Run Algorithm 1 for ``settings.iterations`` steps; one record per evaluated policy.
 
     Record k holds J(theta_k) (k = 0 is the initial policy), the effective sample size of the
     trajectory importance weights rho_{0:T-1} at theta_k, and whether footnote 5's stopping rule
-    has frozen the policy.
+    has frozen the policy. A ``trace`` list receives a copy of every evaluated theta_k.
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose from {ALGORITHMS}")
@@ -105,6 +106,8 @@ def batch_policy_search(
         if settings.ess_stop_fraction > 0 and ess < settings.ess_stop_fraction * batch.n:
             stopped = True  # footnote 5: keep this policy for the remaining iterations
         records.append({"iteration": k, **metrics, "ess": ess, "stopped": stopped})
+        if trace is not None:
+            trace.append(theta.copy())
         log.info("%s k=%d J=%.4f ess=%.1f", algorithm, k, metrics["return"], ess)
         if k < settings.iterations and not stopped:
             grad = estimate_gradient(domain, algorithm, theta, batch, settings.q_norm, rng, log_rho)
