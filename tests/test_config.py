@@ -37,6 +37,7 @@ def with_change(section: str, key: str, value) -> dict:
         (with_change("gridworld", "gamma", 1.0), "['gridworld']['gamma']"),
         (with_change("gridworld", "algorithms", ["gamps", "trpo"]), "'trpo' is not one of"),
         ({**SMOKE, "gridwold": SMOKE["gridworld"]}, "'gridwold' was unexpected"),
+        (with_change("gradient_bias", "repetitions", 0), "['gradient_bias']['repetitions']"),
     ],
     ids=[
         "misspelled-key",
@@ -48,6 +49,7 @@ def with_change(section: str, key: str, value) -> dict:
         "gamma-one",
         "unknown-algorithm",
         "unknown-environment",
+        "zero-bias-repetitions",
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, config, needle):
@@ -64,7 +66,9 @@ def test_smoke_config_is_valid(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("module", ["gamps.experiment", "gamps.analysis.aggregate"])
+@pytest.mark.parametrize(
+    "module", ["gamps.experiment", "gamps.analysis.aggregate", "gamps.analysis.gradient_bias"]
+)
 def test_light_jobs_do_not_import_torch_or_seaborn(module):
     code = (
         f"import sys, {module}; heavy = {{'torch', 'seaborn'}} & set(sys.modules); "
