@@ -12,6 +12,7 @@ from gamps import algorithms, diagnostics, exact, experiment
 from gamps import gridworld as gw
 from gamps.analysis import gradient_bias as gb_table
 from gamps.models import ActionEffectModel
+from gamps.value import finite_horizon_q
 
 #: Rounding slack of the bound checks: every quantity is a sum of at most ~10^4 products of
 #: doubles, so a relative 1e-9 is far above round-off and far below any real violation (the
@@ -25,7 +26,16 @@ def assert_bound_chain(analysis: diagnostics.BiasAnalysis, p_hat: np.ndarray) ->
     values = np.array([getattr(result, f) for f in result.__dataclass_fields__])
     assert not np.any(np.isnan(values)), result
     assert np.isfinite([result.bias, result.bound_l1, result.grad_norm, result.cosine]).all()
-    step1 = analysis.weighted_q_error(p_hat)
+    # step 1 recomputed here from value.finite_horizon_q and exact.state_action_occupancy
+    mdp, pi = analysis.mdp, analysis.pi
+    q_gap = np.abs(
+        finite_horizon_q(mdp.transitions, mdp.reward, pi, mdp.gamma, mdp.horizon, mdp.terminal)
+        - finite_horizon_q(p_hat, mdp.reward, pi, mdp.gamma, mdp.horizon, mdp.terminal)
+    )
+    d = exact.state_action_occupancy(mdp, pi)
+    discount = mdp.gamma ** np.arange(mdp.horizon)
+    step1 = np.einsum("t,tsa,tsa,sa->", discount, d, q_gap, analysis.score_norm)
+    assert result.weighted_q_error == pytest.approx(step1, rel=1e-12, abs=1e-300)
     slack = RTOL * max(result.bound_l1, 1e-300)
     assert result.bias <= step1 * (1 + RTOL) + 1e-15, (result, step1)
     assert step1 <= result.bound_l1 + slack, (result, step1)
@@ -406,14 +416,16 @@ def test_summary_has_no_nan_even_for_degenerate_cases():
     rows = [
         base
         | {"seed": 0, "model": "ml", "weights": "exact", "grad_norm": 1.0, "bias": 0.5}
-        | {"cosine": 0.3, "expected_kl": 1.0, "bound_l1": 2.0, "bound": 3.0, "weight_l1": 0.0},
+        | {"cosine": 0.3, "expected_kl": 1.0, "bound_l1": 2.0, "bound": 3.0, "weight_l1": 0.0}
+        | {"weighted_q_error": 1.0},
         base
         | {"seed": 0, "model": "gamps", "weights": "exact", "grad_norm": 0.0, "bias": 0.0}
-        | {"cosine": 0.0, "expected_kl": 0.0, "bound_l1": 0.0, "bound": 0.0, "weight_l1": 0.0},
+        | {"cosine": 0.0, "expected_kl": 0.0, "bound_l1": 0.0, "bound": 0.0, "weight_l1": 0.0}
+        | {"weighted_q_error": 0.0},
         base
         | {"seed": 1, "model": "ml", "weights": "exact", "grad_norm": 1.0, "bias": 0.1}
         | {"cosine": 0.9, "expected_kl": np.inf, "bound_l1": 2.0, "bound": np.inf}
-        | {"weight_l1": 0.0},
+        | {"weight_l1": 0.0, "weighted_q_error": 0.5},
     ]
     table = pd.DataFrame(rows)
     summary = gb_table.summary(table)

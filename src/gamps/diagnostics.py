@@ -133,6 +133,7 @@ class GradientBias:
     cosine: float  # cos(grad J, grad^MVG J)
     expected_kl: float  # E_eta[KL(p || p_hat)], may be +inf
     expected_l1: float  # E_eta[||p - p_hat||_1]
+    weighted_q_error: float  # step 1: sum_t gamma^t sum d_t ||score||_q |Q_t - Qh_t|
     bound_l1: float  # gamma R_max H W E_eta||p - p_hat||_1 (before Pinsker)
     bound: float  # sqrt(2) gamma R_max H W sqrt(E_eta KL): Theorem 3.2, may be +inf
 
@@ -156,6 +157,19 @@ class BiasAnalysis:
         self.eta = self.eta_mass / self.normaliser if self.normaliser > 0 else self.eta_mass
         self.constant = mdp.gamma * reward_bound(mdp) * value_horizon(mdp) * self.normaliser
         self.grad = exact.boltzmann_gradient(mdp, self.pi)
+        self.q_true = self._q(mdp.transitions)
+        self.step_weights = np.einsum(  # gamma^t d_t(s, a) ||score(s, a)||_q
+            "t,tsa,sa->tsa",
+            mdp.gamma ** np.arange(mdp.horizon),
+            exact.state_action_occupancy(mdp, self.pi),
+            self.score_norm,
+        )
+
+    def _q(self, transitions: np.ndarray) -> np.ndarray:
+        mdp = self.mdp
+        return finite_horizon_q(
+            transitions, mdp.reward, self.pi, mdp.gamma, mdp.horizon, mdp.terminal
+        )
 
     def mvg(self, model_transitions: np.ndarray) -> np.ndarray:
         """The exact MVG of Eq. 2 with the model ``model_transitions`` [S, A, S]."""
@@ -172,6 +186,7 @@ class BiasAnalysis:
             cosine=cosine(self.grad, mvg),
             expected_kl=expected_kl,
             expected_l1=expected_l1,
+            weighted_q_error=self.weighted_q_error(model_transitions),
             bound_l1=self.constant * expected_l1,
             bound=self.kl_bound(expected_kl),
         )
@@ -186,13 +201,8 @@ class BiasAnalysis:
     def weighted_q_error(self, model_transitions: np.ndarray) -> float:
         """Step 1 of the derivation: sum_t gamma^t sum_{s,a} d_t ||score||_q |Q_t - Qh_t|, the
         quantity between the bias and ``bound_l1``."""
-        mdp = self.mdp
-        args = (mdp.reward, self.pi, mdp.gamma, mdp.horizon, mdp.terminal)
-        q_true = finite_horizon_q(mdp.transitions, *args)
-        gap = np.abs(q_true - finite_horizon_q(model_transitions, *args))
-        d = exact.state_action_occupancy(mdp, self.pi)
-        discount = mdp.gamma ** np.arange(mdp.horizon)
-        return float(np.einsum("t,tsa,tsa,sa->", discount, d, gap, self.score_norm))
+        gap = np.abs(self.q_true - self._q(model_transitions))
+        return float(np.sum(self.step_weights * gap))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,6 +269,7 @@ def record(result: GradientBias, weight_l1: float) -> dict:
         "bias": result.bias,
         "cosine": result.cosine,
         "expected_kl": result.expected_kl,
+        "weighted_q_error": result.weighted_q_error,
         "bound_l1": result.bound_l1,
         "bound": result.bound,
         "weight_l1": weight_l1,

@@ -187,6 +187,7 @@ def figure4(table: pd.DataFrame, paths) -> None:
     axes[0].set_title("(a) MVG error at π_b\n(dashed: exact weights, N → ∞)", fontsize=10)
     axes[1].set_title("(b) MVG direction at π_b\n(dashed: exact weights, N → ∞)", fontsize=10)
     axes[1].axhline(0.0, color="grey", lw=0.8)
+    axes[1].set_ylim(-1.02, 1.02)
 
     path = t[t["policy"] == "gamps_path"]
     if len(path):
@@ -205,6 +206,7 @@ def figure4(table: pd.DataFrame, paths) -> None:
             **style,
         )
         axes[2].axhline(0.0, color="grey", lw=0.8)
+        axes[2].set_ylim(-1.02, 1.02)
         _clean_legend(axes[2], ("label", "fit"), fontsize=7, loc="lower left")
         axes[2].set_title(f"(c) along the GAMPS learning paths\nN = {n_path}", fontsize=10)
     axes[2].set_ylabel("cos(∇J, ∇ᴹⱽᴳJ)")
@@ -223,6 +225,7 @@ def figure4(table: pd.DataFrame, paths) -> None:
         s=12,
         alpha=0.5,
         linewidth=0,
+        rasterized=True,  # thousands of points: a light PDF
         ax=axes[3],
         **style,
     )
