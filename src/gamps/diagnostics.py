@@ -70,6 +70,8 @@ from . import algorithms, exact
 from .data import TrajectoryBatch
 from .value import finite_horizon_q
 
+MODEL_BASED = algorithms.MODEL_BASED  # the algorithms that learn a model: GAMPS and ML
+
 
 def score_norms(pi: np.ndarray, q: float = 2.0) -> np.ndarray:
     """Score norms of a tabular Boltzmann policy, ||e_a - pi(. | s)||_q for every (s, a), [S, A]."""
@@ -136,10 +138,6 @@ class GradientBias:
     weighted_q_error: float  # step 1: sum_t gamma^t sum d_t ||score||_q |Q_t - Qh_t|
     bound_l1: float  # gamma R_max H W E_eta||p - p_hat||_1 (before Pinsker)
     bound: float  # sqrt(2) gamma R_max H W sqrt(E_eta KL): Theorem 3.2, may be +inf
-
-    @property
-    def relative_bias(self) -> float:
-        return self.bias / self.grad_norm if self.grad_norm > 0 else 0.0
 
 
 class BiasAnalysis:
@@ -274,9 +272,6 @@ def record(result: GradientBias, weight_l1: float) -> dict:
         "bound": result.bound,
         "weight_l1": weight_l1,
     }
-
-
-MODEL_BASED = algorithms.MODEL_BASED
 
 
 def exact_rows(domain, analysis: BiasAnalysis, behaviour_pi: np.ndarray) -> list[dict]:

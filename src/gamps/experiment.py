@@ -6,7 +6,7 @@ never on which job ran first or on how many cores ran them.
     behaviour policy      spawn key (0,)       shared by every N of seed s
     dataset of size N     spawn key (1, N)
     training (any algo)   spawn key (2, N)     common random numbers across algorithms
-    gradient-bias samples spawn key (3, N, r)  repetition r of the diagnostics' datasets
+    gradient-bias samples spawn key (4, N, r)  repetition r of the diagnostics' datasets
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def gradient_bias(
     add("behaviour", 0, 0, 0, diagnostics.exact_rows(domain, analysis, pi_b))
     for n in bias_config["n_trajectories"]:
         for rep in range(bias_config["repetitions"]):
-            batch = domain.collect(theta_b, n, _rng(seed, 3, n, rep))
+            batch = domain.collect(theta_b, n, _rng(seed, 4, n, rep))
             new_rows = diagnostics.sample_rows(domain, analysis, pi_b, theta_b, batch, q)
             add("behaviour", n, rep, 0, new_rows)
 
