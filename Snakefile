@@ -17,6 +17,7 @@ include: "workflow/rules/datasets.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/diagnostics.smk"
 
 
 rule all:
@@ -25,5 +26,7 @@ rule all:
         rules.fig1.input,
         rules.fig2.input,
         rules.fig3.input,
+        rules.fig4.input,
         rules.gridworld_weights.output,
+        rules.gradient_bias_summary.output,
         expand(rules.aggregate.output, env=ENVS),

@@ -49,6 +49,7 @@ def with_change(section: str, key: str, value) -> dict:
             with_change("minigolf", "evaluation_episodes", 2.5),
             "['minigolf']['evaluation_episodes']",
         ),
+        (with_change("gradient_bias", "repetitions", 0), "['gradient_bias']['repetitions']"),
     ],
     ids=[
         "misspelled-key",
@@ -66,6 +67,7 @@ def with_change(section: str, key: str, value) -> dict:
         "negative-std",
         "short-weight-range",
         "fractional-episodes",
+        "zero-bias-repetitions",
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, config, needle):
@@ -82,7 +84,9 @@ def test_smoke_config_is_valid(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("module", ["gamps.experiment", "gamps.analysis.aggregate"])
+@pytest.mark.parametrize(
+    "module", ["gamps.experiment", "gamps.analysis.aggregate", "gamps.analysis.gradient_bias"]
+)
 def test_light_jobs_do_not_import_torch_or_seaborn(module):
     code = (
         f"import sys, {module}; heavy = {{'torch', 'seaborn'}} & set(sys.modules); "

@@ -25,7 +25,7 @@ def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_every_output_exists_and_is_complete(smoke_run):
-    for name in ("fig1", "fig2", "fig3"):
+    for name in ("fig1", "fig2", "fig3", "fig4_gradient_bias"):
         for ext in ("pdf", "png"):
             path = smoke_run / "paper_figures" / f"{name}.{ext}"
             assert path.stat().st_size > 5000, path
@@ -105,6 +105,24 @@ def test_figure1_contract(smoke_run):
     policy = BoltzmannPolicy(25, 4)
     lp = policy.log_prob(theta, dataset.states[:, :-1], dataset.actions)
     np.testing.assert_allclose(np.where(dataset.mask, lp, 0), dataset.behaviour_log_prob)
+
+
+def test_gradient_bias_contract(smoke_run):
+    table = pd.read_csv(smoke_run / "results/gridworld/gradient_bias.csv")
+    bias_cfg = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())["gradient_bias"]
+    behaviour = 2 + 2 * len(bias_cfg["n_trajectories"]) * bias_cfg["repetitions"]
+    last = SMOKE["iterations"]
+    path = 4 * len({*range(0, last + 1, bias_cfg["path_every"]), last})
+    per_seed = behaviour + len(SMOKE["n_trajectories"]) * path
+    assert len(table) == SMOKE["seeds"] * per_seed
+    assert not table.isna().any().any()
+    assert (table["bias"] <= table["bound_l1"]).all() and (
+        table["bound_l1"] <= table["bound"]
+    ).all()
+    assert table["cosine"].between(-1, 1).all()
+    summary = pd.read_csv(smoke_run / "results/gridworld/gradient_bias_summary.csv")
+    assert not summary.isna().any().any() and (summary["violations"] == 0).all()
+    assert "Theorem 3.2" in (smoke_run / "results/gridworld/gradient_bias.md").read_text()
 
 
 def test_rerun_is_bit_identical_on_other_core_counts(smoke_run, tmp_path):

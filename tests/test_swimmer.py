@@ -9,11 +9,13 @@ count). Statistical tolerances are stated relative to the known noise of each to
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from gamps import experiment
 from gamps import swimmer as sw
@@ -573,24 +575,9 @@ def test_q_closed_form_for_a_constant_drift(swim, drift_model):
 # ---------------------------------------------------------------------------------------------
 
 #: config/smoke.yaml's swimmer section (copied: the file may change independently).
-SMOKE = {
-    "gamma": 0.99,
-    "horizon": 10,
-    "policy_std": 0.3,
-    "behaviour_weight_std": 0.1,
-    "rollouts": 2,
-    "evaluation_episodes": 2,
-    "model_steps": 20,
-    "model_warm_steps": 5,
-    "model_learning_rate": 0.003,
-    "n_trajectories": [4],
-    "seeds": 2,
-    "iterations": 2,
-    "step_size": 0.001,
-    "q_norm": 2.0,
-    "ess_stop_fraction": 0.0,
-    "algorithms": ["gamps", "ml", "reinforce", "pgt"],
-}
+SMOKE = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/smoke.yaml").read_text())[
+    "swimmer"
+]
 
 
 def test_end_to_end_toy_run_is_reproducible():

@@ -104,6 +104,7 @@ def batch_policy_search(
     settings: Settings,
     rng: np.random.Generator,
     evaluation_rng=None,
+    trace: list | None = None,
 ) -> list[dict]:
     """Run Algorithm 1 for ``settings.iterations`` steps; one record per evaluated policy.
 
@@ -113,7 +114,8 @@ def batch_policy_search(
     the policy. A non-finite return or gradient raises FloatingPointError instead of propagating
     NaN into the curves. ``evaluation_rng(k)`` gives the generator of iteration k's evaluation
     (default: ``rng``); the pipeline makes it depend on (seed, N, k) only, so every algorithm is
-    evaluated on the same episodes' randomness (common random numbers).
+    evaluated on the same episodes' randomness (common random numbers). A ``trace`` list
+    receives a copy of every evaluated theta_k.
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; choose from {ALGORITHMS}")
@@ -132,6 +134,8 @@ def batch_policy_search(
         records.append(
             {"iteration": k, **metrics, "ess": ess, "degenerate": degenerate, "stopped": stopped}
         )
+        if trace is not None:
+            trace.append(theta.copy())
         log.info("%s k=%d J=%.4f ess=%.1f", algorithm, k, metrics["return"], ess)
         if degenerate:
             log.warning(

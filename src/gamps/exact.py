@@ -41,8 +41,11 @@ def discounted_occupancy(mdp: FiniteMDP, pi) -> np.ndarray:
     return delta / delta.sum()
 
 
-def gradient_aware_occupancy(mdp: FiniteMDP, pi, score_norm) -> np.ndarray:
+def gradient_aware_occupancy(mdp: FiniteMDP, pi, score_norm, normalise: bool = True) -> np.ndarray:
     """eta_mu^{pi, p}(s, a) of Theorem 3.2, normalised to sum 1, shape [S, A].
+
+    With ``normalise=False`` the unnormalised sum below is returned; its total is the constant
+    that turns eta into a distribution (gamps.diagnostics uses it in Theorem 3.2's bound).
 
     By Lemma 4.1 (with rho = 1), eta(s, a) is proportional to
     sum_t gamma^t E[1{s_t = s, a_t = a} sum_{l<=t} ||score(s_l, a_l)||_q]. The expectation is
@@ -62,7 +65,7 @@ def gradient_aware_occupancy(mdp: FiniteMDP, pi, score_norm) -> np.ndarray:
         carried = np.einsum("sa,sap->p", c, mdp.transitions)
         state[mdp.terminal] = 0.0
         carried[mdp.terminal] = 0.0
-    return eta / eta.sum()
+    return eta / eta.sum() if normalise else eta
 
 
 def performance(mdp: FiniteMDP, pi) -> float:

@@ -70,18 +70,18 @@ rule figure3:
             caption="../report/fig3.rst",
             category="Figures",
         ),
-    params:
-        envs=FIGURE3_ENVS,
     log:
         "results/logs/figures/fig3.log",
     benchmark:
         "results/benchmarks/figures/fig3.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        CONDA_ENV
+    params:
+        envs=FIGURE3_ENVS,
     script:
         "../scripts/figure3.py"
 

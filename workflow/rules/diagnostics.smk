@@ -1,0 +1,91 @@
+# Beyond the paper: exact gradient-bias diagnostics on the gridworld (Theorem 3.2, Lemma 4.1).
+GRIDWORLD_N = config["gridworld"]["n_trajectories"]
+
+
+rule gradient_bias:
+    input:
+        data=expand(
+            rules.collect_dataset.output.data,
+            env="gridworld",
+            n=GRIDWORLD_N,
+            allow_missing=True,
+        ),
+        meta=expand(
+            rules.collect_dataset.output.meta,
+            env="gridworld",
+            n=GRIDWORLD_N,
+            allow_missing=True,
+        ),
+        runs=expand(
+            rules.train.output[0],
+            env="gridworld",
+            algo="gamps",
+            n=GRIDWORLD_N,
+            allow_missing=True,
+        ),
+    output:
+        "results/gridworld/gradient_bias/seed{seed}.csv",
+    log:
+        "results/logs/gridworld/gradient_bias/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/gridworld/gradient_bias/seed{seed}.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        env_config=config["gridworld"],
+        bias_config=config["gradient_bias"],
+    script:
+        "../scripts/gradient_bias.py"
+
+
+rule gradient_bias_summary:
+    input:
+        expand(rules.gradient_bias.output[0], seed=range(config["gridworld"]["seeds"])),
+    output:
+        table="results/gridworld/gradient_bias.csv",
+        summary="results/gridworld/gradient_bias_summary.csv",
+        markdown="results/gridworld/gradient_bias.md",
+    log:
+        "results/logs/gridworld/gradient_bias_summary.log",
+    benchmark:
+        "results/benchmarks/gridworld/gradient_bias_summary.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/gradient_bias_summary.py"
+
+
+rule figure4:
+    input:
+        table=rules.gradient_bias_summary.output.table,
+    output:
+        report(
+            expand("paper_figures/fig4_gradient_bias.{ext}", ext=FORMATS),
+            caption="../report/fig4.rst",
+            category="Figures",
+        ),
+    log:
+        "results/logs/figures/fig4.log",
+    benchmark:
+        "results/benchmarks/figures/fig4.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/figure4.py"
+
+
+rule fig4:
+    input:
+        rules.figure4.output,
