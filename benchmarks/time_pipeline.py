@@ -29,6 +29,7 @@ def main():
             sys.executable,
             "-m",
             "snakemake",
+            args.target,
             "--snakefile",
             str(ROOT / "Snakefile"),
             "--directory",

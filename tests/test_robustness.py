@@ -54,7 +54,7 @@ def with_config(run: Path, **changes) -> Path:
     config = yaml.safe_load(SMOKE_CONFIG.read_text())
     config["gridworld"].update(changes)
     path = run / "changed.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(config))  # sorted keys: the key order must not matter
     return path
 
 

@@ -15,6 +15,7 @@ rule train:
         mem_mb=1000,
         runtime=30,
     params:
-        env_config=lambda wc: config[wc.env],
+        # Sorted: the order of keys in a config file does not retrain anything.
+        env_config=lambda wc: dict(sorted(config[wc.env].items())),
     script:
         "../scripts/train.py"

@@ -174,9 +174,12 @@ def figure3(curves: dict[str, pd.DataFrame], paths) -> None:
                 legend=row == 0,
             )
             ax.set_ylabel(label)
-        axes[0, col].set_title(f"{env}: N = {n} trajectories, {runs} runs (mean ± std)")
+        axes[0, col].set_title(f"{env}\nN = {n} trajectories, {runs} runs (mean ± std)")
         if "hole_rate" in data.columns:
             axes[1, col].set_ylim(0, 1)
+        else:  # the top panel is this column's last: give it the iteration axis
+            axes[0, col].tick_params(labelbottom=True)
+            axes[0, col].set_xlabel("iteration")
     save(fig, paths)
 
 
