@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 
 from ..data import TrajectoryBatch
+from ..value import monte_carlo_q
 
 
 class Domain(Protocol):
@@ -68,6 +69,29 @@ class PolicyBatchMixin:
 
     def score_dot(self, theta, batch: TrajectoryBatch, coef) -> np.ndarray:
         return self.policy.score_dot(theta, batch.states[:, :-1], batch.actions, coef)
+
+
+class MonteCarloQMixin:
+    """Q^{pi, p_hat}(s_t, a_t) at every valid step of a batch by Eq. 4: ``self.rollouts`` model
+    rollouts per pair, each to the horizon (T - t steps), with the domain's known
+    ``reward_and_done(s, a, s')``."""
+
+    def q_values(self, model, theta, batch: TrajectoryBatch, rng: np.random.Generator):
+        q = np.zeros(batch.mask.shape)
+        n_idx, t_idx = np.nonzero(batch.mask)
+        q[n_idx, t_idx] = monte_carlo_q(
+            model,
+            self.policy,
+            theta,
+            self.reward_and_done,
+            batch.states[n_idx, t_idx],
+            batch.actions[n_idx, t_idx],
+            batch.horizon - t_idx,
+            self.gamma,
+            self.rollouts,
+            rng,
+        )
+        return q
 
 
 def make_domain(name: str, params: dict) -> Domain:

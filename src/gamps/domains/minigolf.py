@@ -12,15 +12,16 @@ from .. import minigolf as mg
 from ..data import TrajectoryBatch
 from ..models import LinearGaussianModel
 from ..policies import GaussianPolicy, RadialBasis
-from ..value import monte_carlo_q
-from . import PolicyBatchMixin
+from . import MonteCarloQMixin, PolicyBatchMixin
 
 
 def _reward_and_done(states, actions, next_states):
     return mg.reward_and_done(states[..., 0], next_states[..., 0])
 
 
-class MinigolfDomain(PolicyBatchMixin):
+class MinigolfDomain(MonteCarloQMixin, PolicyBatchMixin):
+    reward_and_done = staticmethod(_reward_and_done)
+
     def __init__(
         self,
         gamma: float = 0.99,
@@ -78,24 +79,6 @@ class MinigolfDomain(PolicyBatchMixin):
 
     def make_model(self) -> LinearGaussianModel:
         return LinearGaussianModel(mg.ACTION_LOW, mg.ACTION_HIGH, state_high=mg.COURSE_LENGTH)
-
-    def q_values(self, model, theta, batch: TrajectoryBatch, rng: np.random.Generator):
-        """Q^{pi, p_hat}(s_t, a_t) at every valid step of the batch, Eq. 4 with M rollouts."""
-        q = np.zeros(batch.mask.shape)
-        n_idx, t_idx = np.nonzero(batch.mask)
-        q[n_idx, t_idx] = monte_carlo_q(
-            model,
-            self.policy,
-            theta,
-            _reward_and_done,
-            batch.states[n_idx, t_idx],
-            batch.actions[n_idx, t_idx],
-            batch.horizon - t_idx,
-            self.gamma,
-            self.rollouts,
-            rng,
-        )
-        return q
 
     def evaluate(self, theta, rng: np.random.Generator) -> dict[str, float]:
         """J(theta) and the hole rate from ``evaluation_episodes`` real episodes of pi_theta."""

@@ -11,8 +11,7 @@ import numpy as np
 from .. import swimmer as sw
 from ..data import TrajectoryBatch
 from ..policies import GaussianPolicy
-from ..value import monte_carlo_q
-from . import PolicyBatchMixin
+from . import MonteCarloQMixin, PolicyBatchMixin
 
 
 class SwimmerFeatures:
@@ -24,7 +23,9 @@ class SwimmerFeatures:
         return sw.features(states)
 
 
-class SwimmerDomain(PolicyBatchMixin):
+class SwimmerDomain(MonteCarloQMixin, PolicyBatchMixin):
+    reward_and_done = staticmethod(sw.reward_and_done)
+
     def __init__(
         self,
         gamma: float = 0.99,
@@ -93,24 +94,6 @@ class SwimmerDomain(PolicyBatchMixin):
         return MLPGaussianModel(
             sw.FEATURES, sw.ACTION_LOW, sw.ACTION_HIGH, seed=self.model_seed, **self.model_settings
         )
-
-    def q_values(self, model, theta, batch: TrajectoryBatch, rng: np.random.Generator):
-        """Q^{pi, p_hat}(s_t, a_t) at every step, Eq. 4 with M rollouts to the horizon."""
-        q = np.zeros(batch.mask.shape)
-        n_idx, t_idx = np.nonzero(batch.mask)
-        q[n_idx, t_idx] = monte_carlo_q(
-            model,
-            self.policy,
-            theta,
-            sw.reward_and_done,
-            batch.states[n_idx, t_idx],
-            batch.actions[n_idx, t_idx],
-            batch.horizon - t_idx,
-            self.gamma,
-            self.rollouts,
-            rng,
-        )
-        return q
 
     def evaluate(self, theta, rng: np.random.Generator) -> dict[str, float]:
         """J(theta) from ``evaluation_episodes`` real episodes of pi_theta."""
