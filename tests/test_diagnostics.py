@@ -177,6 +177,7 @@ def test_bound_holds_on_pipeline_cases():
         "step_size": 1.0,
         "q_norm": 2.0,
         "ess_stop_fraction": 0.0,
+        "degenerate_ess_fraction": 0.05,
     }
     bias_config = {"n_trajectories": [10, 100, 1000], "repetitions": 2, "path_every": 1}
     rows = []
@@ -217,6 +218,7 @@ def test_recomputed_path_must_match_the_recorded_run():
         "step_size": 1.0,
         "q_norm": 2.0,
         "ess_stop_fraction": 0.0,
+        "degenerate_ess_fraction": 0.05,
     }
     batch = experiment.collect_dataset("gridworld", cfg, 30, 0)
     returns = [r["return"] for r in experiment.train("gridworld", cfg, "gamps", batch)]

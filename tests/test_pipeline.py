@@ -136,10 +136,18 @@ def test_rerun_is_bit_identical_on_other_core_counts(smoke_run, tmp_path):
 def test_no_output_holds_nan_or_inf(smoke_run):
     csvs = sorted((smoke_run / "results").rglob("*.csv"))
     assert len(csvs) > 10
+    # Theorem 3.2's bound is +inf, by its own terms, where the model gives probability 0 to a
+    # transition the true MDP makes (the KL is infinite), and so is its ratio to the bias: the one
+    # place an infinity is an answer.
+    may_be_infinite = {"expected_kl", "bound", "bound_ratio_min", "bound_ratio_median"}
     for path in csvs:
         table = pd.read_csv(path)
         assert not table.isna().any().any(), path
-        assert np.isfinite(table.select_dtypes("number").to_numpy()).all(), path
+        numbers = table.select_dtypes("number")
+        if path.name.startswith("gradient_bias") or path.parent.name == "gradient_bias":
+            assert (numbers[[c for c in may_be_infinite if c in numbers]] != -np.inf).all().all()
+            numbers = numbers.drop(columns=[c for c in may_be_infinite if c in numbers])
+        assert np.isfinite(numbers.to_numpy()).all(), path
 
     def reject(constant):
         raise ValueError(f"{constant} in JSON")
