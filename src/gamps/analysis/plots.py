@@ -180,6 +180,7 @@ def figure3(curves: dict[str, pd.DataFrame], paths) -> None:
         else:  # the top panel is this column's last: give it the iteration axis
             axes[0, col].tick_params(labelbottom=True)
             axes[0, col].set_xlabel("iteration")
+            axes[0, col].xaxis.label.set_visible(True)
     save(fig, paths)
 
 
