@@ -12,28 +12,16 @@ Each prints model steps per second (steps actually simulated, counted by the mod
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
-import yaml
+from common import gamps_model_on_a_dataset
 
-from gamps import algorithms, experiment
-from gamps.domains.minigolf import MinigolfDomain, _reward_and_done
 from gamps.value import monte_carlo_q
 
 
-class CountingModel:
-    """Wraps a model and counts the transitions it samples."""
-
-    def __init__(self, model):
-        self.model, self.steps = model, 0
-
-    def sample(self, states, actions, rng):
-        self.steps += len(states)
-        return self.model.sample(states, actions, rng)
-
-
-def per_rollout_loop(model, policy, theta, states, actions, steps, gamma, rollouts, rng):
+def per_rollout_loop(
+    model, policy, theta, reward_and_done, states, actions, steps, gamma, rollouts, rng
+):
     """The straightforward estimator: one imagined trajectory at a time, one step at a time."""
     q = np.zeros(len(states))
     for i in range(len(states)):
@@ -44,7 +32,7 @@ def per_rollout_loop(model, policy, theta, states, actions, steps, gamma, rollou
                 if k > 0:
                     a = policy.sample(theta, s, rng)
                 s_next = model.sample(s, a, rng)
-                reward, done = _reward_and_done(s, a, s_next)
+                reward, done = reward_and_done(s, a, s_next)
                 total += discount * float(reward[0])
                 if done[0]:
                     break
@@ -71,22 +59,16 @@ def main():
     parser.add_argument("--rollouts", type=int, default=None, help="M (default: the config's)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    cfg = yaml.safe_load((Path(__file__).parents[1] / "config/config.yaml").read_text())["minigolf"]
-    m = args.rollouts or cfg["rollouts"]
-    domain = MinigolfDomain(**experiment.domain_params("minigolf", cfg))
-    batch = experiment.collect_dataset("minigolf", cfg, cfg["n_trajectories"][0], args.seed)
-    theta = np.asarray(batch.meta["behaviour_theta"])
-    log_rho = algorithms.log_ratios(domain, theta, batch)
-    model = CountingModel(algorithms.fit_model(domain, "gamps", theta, batch, log_rho, 2.0))
+    domain, batch, theta, model = gamps_model_on_a_dataset("minigolf", args.seed, args.rollouts)
+    m = domain.rollouts
     n_idx, t_idx = np.nonzero(batch.mask)
     states, actions = batch.states[n_idx, t_idx], batch.actions[n_idx, t_idx]
     steps = batch.horizon - t_idx
-    common = (domain.policy, theta, _reward_and_done)
+    common = (domain.policy, theta, domain.reward_and_done)
     print(f"{len(states)} (s, a) pairs of {batch.n} trajectories, M = {m} rollouts each")
 
     def batched():
-        rng = np.random.default_rng(1)
-        return monte_carlo_q(model, *common, states, actions, steps, domain.gamma, m, rng)
+        return domain.q_values(model, theta, batch, np.random.default_rng(1))[n_idx, t_idx]
 
     def per_pair():
         rng = np.random.default_rng(1)
@@ -108,9 +90,7 @@ def main():
 
     def per_rollout():
         rng = np.random.default_rng(1)
-        return per_rollout_loop(
-            model, domain.policy, theta, states, actions, steps, domain.gamma, m, rng
-        )
+        return per_rollout_loop(model, *common, states, actions, steps, domain.gamma, m, rng)
 
     q_batched, reference = timed("batched", batched, model)
     q_pair, _ = timed("per-pair", per_pair, model, reference)
