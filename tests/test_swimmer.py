@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from scipy import stats
 
-from gamps import experiment
+from gamps import experiment, mlp_rollouts
 from gamps import swimmer as sw
 from gamps.domains.swimmer import SwimmerDomain, SwimmerFeatures
 from gamps.neural_model import MLPGaussianModel
@@ -568,6 +569,106 @@ def test_q_closed_form_for_a_constant_drift(swim, drift_model):
     drift = C / sw.DT * (1 - gamma**left) / (1 - gamma)
     expected_all = drift[None, :] - 1e-4 * np.sum(batch.actions**2, axis=-1)
     np.testing.assert_allclose(q_all, expected_all, rtol=0, atol=1e-4)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fused rollouts of the pipeline (mlp_rollouts) against the generic engine
+# ---------------------------------------------------------------------------------------------
+
+
+def fused_q(domain, model, theta, states, actions, steps, rollouts, rng):
+    return mlp_rollouts.monte_carlo_q(
+        model, domain.policy.weights(theta), domain.policy.std, states, actions, steps,
+        domain.gamma, rollouts, rng, feature_slice=sw.FEATURES, velocity_index=0, dt=sw.DT,
+        control_cost=sw.CONTROL_COST, action_bounds=(sw.ACTION_LOW, sw.ACTION_HIGH),
+    )  # fmt: skip
+
+
+def generic_q(domain, model, theta, states, actions, steps, rollouts, rng):
+    return monte_carlo_q(
+        model, domain.policy, theta, sw.reward_and_done, states, actions, steps, domain.gamma,
+        rollouts, rng,
+    )  # fmt: skip
+
+
+def test_rollout_layers_carry_the_biases_and_the_constant_unit(swim, swim_model):
+    """[x; 1] through the augmented layers gives the folded network's outputs, and the extra
+    hidden unit is exactly 1.0 after tanh."""
+    _, _, batch = swim
+    states, actions = pairs(batch, 40)
+    w1, w2, w3, bounds, log_y_scale = swim_model.rollout_layers()
+    assert all(w.dtype == torch.float32 and not w.requires_grad for w in (w1, w2, w3))
+    assert bounds == (swim_model.min_log_std, swim_model.max_log_std)
+    x = np.concatenate([states[:, 2:], np.clip(actions, -1, 1), np.ones((40, 1))], axis=1)
+    h = np.tanh(w1.numpy() @ x.T.astype(np.float32))
+    np.testing.assert_array_equal(h[-1], 1.0)
+    h = np.tanh(w2.numpy() @ h)
+    np.testing.assert_array_equal(h[-1], 1.0)
+    out = w3.numpy() @ h
+    mean, std = swim_model.mean_std(states, actions)
+    np.testing.assert_allclose(out[:10].T, mean, rtol=1e-4, atol=1e-5 * np.abs(mean).max())
+    log_std = np.clip(out[10:], *bounds) + log_y_scale
+    np.testing.assert_allclose(np.exp(log_std).T, std, rtol=1e-4)
+
+
+def test_box_muller_normals():
+    z = mlp_rollouts.standard_normal(np.random.default_rng(0), 3, 40_001)  # odd count
+    assert z.shape == (3, 40_001) and z.dtype == np.float32 and np.all(np.isfinite(z))
+    assert stats.kstest(z.ravel(), "norm").pvalue > 1e-3
+    assert abs(np.corrcoef(z[0], z[1])[0, 1]) < 0.02  # the two halves of a pair are independent
+    np.testing.assert_array_equal(
+        z, mlp_rollouts.standard_normal(np.random.default_rng(0), 3, 40_001)
+    )
+
+
+def test_fused_rollouts_equal_the_generic_engine_without_noise(swim, swim_model):
+    """With the model's and the policy's noise switched off, both engines follow the same
+    deterministic rollouts: Q must agree to float32 precision, for every chunking."""
+    domain, theta, batch = swim
+    quiet = copy.deepcopy(swim_model)
+    quiet.min_log_std = quiet.max_log_std = -40.0
+    domain = copy.copy(domain)
+    domain.policy = copy.copy(domain.policy)
+    domain.policy.std = 1e-12
+    states, actions = pairs(batch, 30)
+    steps = np.random.default_rng(4).integers(0, HORIZON + 1, size=30)
+    steps[:3] = [0, 1, HORIZON]
+    expected = generic_q(domain, quiet, theta, states, actions, steps, 2, np.random.default_rng(0))
+    scale = np.abs(expected).max()
+    for chunk in (7, 64, mlp_rollouts.CHUNK):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(mlp_rollouts, "CHUNK", chunk)
+            q = fused_q(domain, quiet, theta, states, actions, steps, 2, np.random.default_rng(1))
+        assert q[0] == 0.0
+        np.testing.assert_allclose(q, expected, rtol=0, atol=1e-4 * scale)
+
+
+def test_fused_rollouts_match_the_generic_engine_in_distribution(swim, swim_model):
+    """With noise, each pair's Q from M = 4000 rollouts of either engine estimates the same
+    expectation: the difference stays within 4.5 standard errors for every pair."""
+    domain, theta, batch = swim
+    states, actions = pairs(batch, 6)
+    steps = np.array([1, 3, 8, 15, 22, HORIZON])
+    m = 4000
+    fused = fused_q(domain, swim_model, theta, states, actions, steps, m, np.random.default_rng(2))
+    # per-rollout returns of the generic engine give the standard error of one estimate
+    generic = generic_q(
+        domain, swim_model, theta, np.repeat(states, m, axis=0), np.repeat(actions, m, axis=0),
+        np.repeat(steps, m), 1, np.random.default_rng(3),
+    ).reshape(6, m)  # fmt: skip
+    se = generic.std(axis=1, ddof=1) / np.sqrt(m)
+    z = (fused - generic.mean(axis=1)) / (np.sqrt(2) * se)
+    assert np.all(np.abs(z) < 4.5), z
+
+
+def test_fused_rollouts_are_deterministic_and_use_their_rng(swim, swim_model):
+    domain, theta, batch = swim
+    q1 = domain.q_values(swim_model, theta, batch, np.random.default_rng(5))
+    q2 = domain.q_values(swim_model, theta, batch, np.random.default_rng(5))
+    q3 = domain.q_values(swim_model, theta, batch, np.random.default_rng(6))
+    assert q1.shape == batch.mask.shape and np.all(np.isfinite(q1))
+    np.testing.assert_array_equal(q1, q2)
+    assert np.all(q1 != q3)
 
 
 # ---------------------------------------------------------------------------------------------

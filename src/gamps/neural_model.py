@@ -17,6 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
+#: Pre-activation of the constant hidden unit of ``rollout_layers``: tanh(20) is 1.0 in float32.
+BIAS_UNIT = 20.0
+
 
 class MLPGaussianModel:
     def __init__(
@@ -121,6 +124,29 @@ class MLPGaussianModel:
             (w3.T.contiguous(), b3),
         ]
         self._log_y_scale = torch.log(y_scale)
+        self._rollout_layers = None
+
+    def rollout_layers(self):
+        """The folded network for structure-of-arrays rollouts (``mlp_rollouts``): float32
+        matrices W1 [h+1, n_in+1], W2 [h+1, h+1], W3 [2 n_out, h+1] acting on columns, with each
+        layer's bias in the column of its input's constant 1. The extra hidden unit has
+        pre-activation 20, so tanh makes it exactly 1.0 and carries the next bias. Also the
+        log-std bounds (standardised) and log y_scale as a column."""
+        if self._rollout_layers is None:
+            layers = []
+            for i, (weight, bias) in enumerate(self._folded):
+                n_in, n_out = weight.shape
+                last = i == len(self._folded) - 1
+                w = torch.zeros((n_out + (not last), n_in + 1))
+                w[:n_out, :n_in] = weight.T
+                w[:n_out, n_in] = bias
+                if not last:
+                    w[n_out, n_in] = BIAS_UNIT
+                layers.append(w)
+            log_y_scale = self._log_y_scale.numpy().astype(np.float32)[:, None]
+            self._rollout_layers = (*layers, log_y_scale)
+        *layers, log_y_scale = self._rollout_layers
+        return (*layers, (self.min_log_std, self.max_log_std), log_y_scale)
 
     def _loss(self, x, y, w):
         """Weighted negative log-likelihood of the standardised targets (Eq. 3, up to constants)."""

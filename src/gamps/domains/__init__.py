@@ -74,24 +74,35 @@ class PolicyBatchMixin:
 class MonteCarloQMixin:
     """Q^{pi, p_hat}(s_t, a_t) at every valid step of a batch by Eq. 4: ``self.rollouts`` model
     rollouts per pair, each to the horizon (T - t steps), with the domain's known
-    ``reward_and_done(s, a, s')``."""
+    ``reward_and_done(s, a, s')``. A domain may replace ``rollout_q``, the engine."""
 
     def q_values(self, model, theta, batch: TrajectoryBatch, rng: np.random.Generator):
         q = np.zeros(batch.mask.shape)
         n_idx, t_idx = np.nonzero(batch.mask)
-        q[n_idx, t_idx] = monte_carlo_q(
+        q[n_idx, t_idx] = self.rollout_q(
+            model,
+            theta,
+            batch.states[n_idx, t_idx],
+            batch.actions[n_idx, t_idx],
+            batch.horizon - t_idx,
+            rng,
+        )
+        return q
+
+    def rollout_q(self, model, theta, states, actions, steps, rng: np.random.Generator):
+        """Q of each (state, action) pair with ``steps`` steps left: ``value.monte_carlo_q``."""
+        return monte_carlo_q(
             model,
             self.policy,
             theta,
             self.reward_and_done,
-            batch.states[n_idx, t_idx],
-            batch.actions[n_idx, t_idx],
-            batch.horizon - t_idx,
+            states,
+            actions,
+            steps,
             self.gamma,
             self.rollouts,
             rng,
         )
-        return q
 
 
 def make_domain(name: str, params: dict) -> Domain:

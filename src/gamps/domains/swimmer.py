@@ -1,7 +1,8 @@
 """The Swimmer (MuJoCo) as a domain of Algorithm 1 (Section 7.2, Figure 3 right).
 
-Datasets and evaluations run the real Swimmer-v5; Q^{pi, p_hat} comes from the batched Monte
-Carlo engine of Eq. 4 in the MLP-Gaussian model, with the known reward.
+Datasets and evaluations run the real Swimmer-v5; Q^{pi, p_hat} comes from Eq. 4 in the
+MLP-Gaussian model with the known reward, by the fused rollouts of ``mlp_rollouts`` (the generic
+``value.monte_carlo_q`` computes the same, slower).
 """
 
 from __future__ import annotations
@@ -93,6 +94,27 @@ class SwimmerDomain(MonteCarloQMixin, PolicyBatchMixin):
         set_threads(self.threads)
         return MLPGaussianModel(
             sw.FEATURES, sw.ACTION_LOW, sw.ACTION_HIGH, seed=self.model_seed, **self.model_settings
+        )
+
+    def rollout_q(self, model, theta, states, actions, steps, rng: np.random.Generator):
+        """Eq. 4 by the fused engine of ``mlp_rollouts`` (the same law as the generic one)."""
+        from .. import mlp_rollouts
+
+        return mlp_rollouts.monte_carlo_q(
+            model,
+            self.policy.weights(theta),
+            self.policy.std,
+            states,
+            actions,
+            steps,
+            self.gamma,
+            self.rollouts,
+            rng,
+            feature_slice=sw.FEATURES,
+            velocity_index=0,
+            dt=sw.DT / sw.FORWARD_WEIGHT,
+            control_cost=sw.CONTROL_COST,
+            action_bounds=(sw.ACTION_LOW, sw.ACTION_HIGH),
         )
 
     def evaluate(self, theta, rng: np.random.Generator) -> dict[str, float]:
