@@ -18,6 +18,10 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/diagnostics.smk"
+include: "workflow/rules/report.smk"
+
+
+report: "workflow/report/workflow.rst"
 
 
 rule all:
@@ -30,3 +34,4 @@ rule all:
         rules.gridworld_weights.output,
         rules.gradient_bias_summary.output,
         expand(rules.aggregate.output, env=ENVS),
+        rules.replication_report.output,

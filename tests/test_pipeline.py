@@ -204,3 +204,37 @@ def test_minigolf_curves_contract(smoke_run):
     assert (start["hole_rate"].nunique() == 1).all()
     summary = (smoke_run / "results/minigolf/summary.md").read_text()
     assert "hole rate" in summary
+
+
+def test_statistics_tables_and_report_contract(smoke_run):
+    from gamps.analysis.claims import CLAIMS, VERDICTS
+
+    results = smoke_run / "results"
+    for env in ("gridworld", "minigolf", "swimmer"):
+        bands = pd.read_csv(results / f"{env}/curves_summary.csv")
+        assert {"mean", "std", "ci_low", "ci_high", "runs"} <= set(bands.columns)
+        assert (bands["ci_low"] <= bands["mean"] + 1e-12).all()
+        assert (bands["mean"] <= bands["ci_high"] + 1e-12).all()
+        table = pd.read_csv(results / f"tables/{env}_outcomes.csv")
+        cfg = CONFIG[env]
+        assert len(table) == len(cfg["algorithms"]) * len(cfg["n_trajectories"])
+        for outcome in ("final", "best"):
+            assert (table[f"{outcome}_ci_low"] <= table[f"{outcome}_mean"] + 1e-12).all()
+        comparisons = pd.read_csv(results / f"tables/{env}_comparisons.csv")
+        assert set(comparisons["baseline"]) == set(cfg["algorithms"]) - {"gamps"}
+        assert (comparisons["pairs"] == cfg["seeds"]).all()
+        assert "±" in (results / f"tables/{env}_outcomes.md").read_text()
+        assert "\\begin{tabular}" in (results / f"tables/{env}_outcomes.tex").read_text()
+    masses = pd.read_csv(results / "gridworld/lower_area_mass.csv")
+    assert list(masses["seed"]) == list(range(SMOKE["seeds"]))
+    assert masses[["delta_lower", "eta_lower"]].apply(lambda c: c.between(0, 1)).all().all()
+    statements = pd.read_csv(results / "claims.csv")
+    assert set(statements["claim"]) == set(CLAIMS) and statements["verdict"].isin(VERDICTS).all()
+    summary = pd.read_csv(results / "claims_summary.csv")
+    assert list(summary["claim"]) == list(CLAIMS)
+    text = (results / "REPORT.md").read_text()
+    assert "toy scale (config/smoke.yaml)" in text and "## Decision rule" in text
+    for row in summary.itertuples():
+        assert f"## Claim {row.claim}: {row.figure} — {row.verdict}" in text
+    assert "**commit**" in text and "summed job time" in text
+    assert not re.search(r"\bnan\b", text, re.IGNORECASE)

@@ -1,13 +1,14 @@
-"""Gather every run of an environment into tidy curves, bands and a summary (rule aggregate)."""
+"""Gather every run of an environment into tidy curves, bands (mean, std and a 95% bootstrap CI
+per iteration) and a summary (rule aggregate)."""
 
 from gamps import experiment
-from gamps.analysis import aggregate
+from gamps.analysis import aggregate, statistics
 
 sm = snakemake  # noqa: F821
 experiment.log_to(sm.log[0])
 curves = aggregate.concatenate_runs(sm.input)
 aggregate.write_csv(curves, sm.output.curves)
-aggregate.write_csv(aggregate.iteration_summary(curves), sm.output.bands)
+aggregate.write_csv(statistics.iteration_statistics(curves), sm.output.bands)
 summary = aggregate.run_summary(curves)
 aggregate.write_csv(summary, sm.output.summary)
 title = f"{sm.wildcards.env}: expected return, final and best iteration"

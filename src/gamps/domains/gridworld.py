@@ -99,6 +99,11 @@ class GridworldDomain(PolicyBatchMixin):
         return maps[0], maps[1]
 
 
+def lower_area_mass(weight_map: np.ndarray) -> float:
+    """The mass a normalised [state, action] map puts on the lower area (claim 1)."""
+    return float(weight_map[~gw.is_upper(np.arange(gw.N_STATES))].sum())
+
+
 def weights_table(delta: np.ndarray, eta: np.ndarray):
     """Figure 1's data as a tidy table: row, col, action, delta, eta (row-major states)."""
     import pandas as pd

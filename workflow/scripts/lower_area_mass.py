@@ -1,0 +1,27 @@
+"""Claim 1 over every seed: the mass delta and eta put on the lower area (rule lower_area_mass)."""
+
+import pandas as pd
+
+from gamps import data, experiment
+from gamps.analysis import aggregate
+from gamps.domains.gridworld import GridworldDomain, lower_area_mass
+
+sm = snakemake  # noqa: F821
+experiment.log_to(sm.log[0])
+cfg = sm.params.env_config
+n = cfg["figure1_trajectories"]
+domain = GridworldDomain(**experiment.domain_params("gridworld", cfg))
+rows = []
+for seed, path in enumerate(sm.input.data):
+    batch = data.load(path, expect=experiment.dataset_metadata("gridworld", cfg, n, seed))
+    theta = domain.policy.table(batch.meta["behaviour_theta"])
+    delta, eta = domain.weight_maps(theta, batch, cfg["q_norm"])
+    rows.append(
+        {
+            "seed": seed,
+            "n_trajectories": n,
+            "delta_lower": lower_area_mass(delta),
+            "eta_lower": lower_area_mass(eta),
+        }
+    )
+aggregate.write_csv(pd.DataFrame(rows), sm.output[0])
