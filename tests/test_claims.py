@@ -150,7 +150,7 @@ def test_report_renders_every_claim_and_the_provenance(tmp_path):
     )
     info = report.provenance(tmp_path)  # not a git checkout
     assert info["commit"].startswith("unknown") and info["numpy"] == np.__version__
-    text = report.render(summary, statements, {}, {}, "", info, compute, "test configuration")
+    text = report.render(summary, statements, {}, {}, {}, "", info, compute, "test configuration")
     assert "test configuration" in text and "## Decision rule" in text
     for claim in claims.CLAIMS:
         assert f"## Claim {claim}:" in text

@@ -65,6 +65,7 @@ rule tables:
 rule replication_report:
     input:
         masses=rules.lower_area_mass.output[0],
+        curves=expand(rules.aggregate.output.curves, env=TABLE_ENVS),
         outcomes=expand(rules.tables.output.outcomes, env=TABLE_ENVS),
         comparisons=expand(rules.tables.output.comparisons, env=TABLE_ENVS),
         tables=expand(rules.tables.output.markdown, env=TABLE_ENVS),

@@ -21,6 +21,10 @@ text = report.render(
     statements,
     {env: Path(p).read_text() for env, p in zip(envs, sm.input.tables, strict=True)},
     {env: Path(p).read_text() for env, p in zip(envs, sm.input.comparison_tables, strict=True)},
+    {
+        env: report.weight_health(pd.read_csv(p))
+        for env, p in zip(envs, sm.input.curves, strict=True)
+    },
     Path(sm.input.beyond).read_text(),
     report.provenance(Path(sm.params.root)),
     report.compute_time(Path("results/benchmarks")),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .aggregate import LABELS, _algorithm_order
 from .claims import CLAIM_ENV, CLAIMS, DECISION_RULE
 
 PACKAGES = ("gamps", "numpy", "scipy", "pandas", "torch", "gymnasium", "mujoco", "snakemake")
@@ -76,6 +77,30 @@ def compute_time(benchmark_dir: Path) -> pd.DataFrame:
     )
 
 
+def weight_health(curves: pd.DataFrame) -> str:
+    """Markdown: per algorithm and N, the effective sample size of the trajectory importance
+    weights as a fraction of N (mean over runs) at iterations 0, 1 and the last, the share of
+    iterations flagged degenerate, and the mean standard error of one evaluation of J."""
+    last = int(curves["iteration"].max())
+    frame = curves.assign(ess_fraction=curves["ess"] / curves["n_trajectories"])
+    by = ["n_trajectories", "algorithm"]
+    at = frame.pivot_table(index=by, columns="iteration", values="ess_fraction", aggfunc="mean")
+    degenerate = frame.groupby(by)["degenerate"].mean()
+    noise = frame.groupby(by)["return_se"].mean() if "return_se" in frame else None
+    lines = [
+        f"| N | algorithm | ESS/N at k = 0 | k = 1 | k = {last} | degenerate iterations "
+        "| evaluation s.e. of J |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for (n, algorithm), row in at.sort_index(key=_algorithm_order).iterrows():
+        se = "exact" if noise is None else f"{noise.loc[(n, algorithm)]:.3f}"
+        lines.append(
+            f"| {n} | {LABELS.get(algorithm, algorithm)} | {row[0]:.3f} | {row.get(1, 0.0):.3f} "
+            f"| {row[last]:.3f} | {degenerate.loc[(n, algorithm)]:.0%} | {se} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _number(x: float) -> str:
     x = round(float(x), 12) + 0.0  # bootstrap ends of exact ties come out as 1e-15, not 0
     return f"{x:.3g}" if 0 < abs(x) < 1e-3 else f"{x:.3f}"
@@ -100,6 +125,7 @@ def render(
     statements: pd.DataFrame,
     outcome_tables: dict[str, str],
     comparison_tables: dict[str, str],
+    weight_tables: dict[str, str],
     beyond: str,
     info: dict[str, str],
     compute: pd.DataFrame,
@@ -113,6 +139,9 @@ def render(
         "`results/`. Each claim of the paper (as worded in REPLICATION_SPEC.md) is split into "
         "statements that the runs can decide.",
         "",
+        "## Decision rule",
+        "",
+        DECISION_RULE,
         "## Verdicts",
         "",
         "| claim | figure | the paper says | verdict | statements: replicated / not / inconcl. |",
@@ -123,7 +152,7 @@ def render(
             f"| {r.claim} | {r.figure} | {r.paper} | **{r.verdict}** "
             f"| {r.replicated} / {r.not_replicated} / {r.inconclusive} |"
         )
-    out += ["", "## Decision rule", "", DECISION_RULE]
+    out.append("")
     for claim, (figure, text) in CLAIMS.items():
         env = CLAIM_ENV[claim]
         rows = statements[statements["claim"] == claim] if len(statements) else statements
@@ -136,6 +165,12 @@ def render(
         out += [f"![{figure}](../paper_figures/{name})" for name in FIGURES[claim]] + [""]
         if claim != 1 and env in outcome_tables:  # claim 1 shares the gridworld with claim 2
             out += [outcome_tables[env], comparison_tables[env]]
+        if claim != 1 and env in weight_tables:
+            out += [
+                f"#### {env}: health of the importance weights (runs' trajectory ESS)",
+                "",
+                weight_tables[env],
+            ]
     if beyond:
         out += [beyond.replace("### ", "## ", 1), ""]
     out += _provenance_section(info, compute)
