@@ -13,6 +13,8 @@ import pandas as pd
 from .aggregate import LABELS, _algorithm_order
 from .claims import CLAIM_ENV, CLAIMS, DECISION_RULE
 
+#: What the results depend on, for the commit's "uncommitted changes" mark.
+CODE = ("Snakefile", "src", "workflow", "config", "pyproject.toml")
 PACKAGES = ("gamps", "numpy", "scipy", "pandas", "torch", "gymnasium", "mujoco", "snakemake")
 FIGURES = {
     1: ["fig1.png"],
@@ -28,8 +30,8 @@ ENV_TITLES = {
 
 
 def provenance(root: Path) -> dict[str, str]:
-    """Package versions, platform and the git commit of ``root`` (with '+changes' when the
-    working tree differs from it)."""
+    """Package versions, platform and the git commit of ``root``, marked when the code (not the
+    pipeline's own outputs) differs from it."""
     info = {}
     for name in PACKAGES:
         try:
@@ -39,7 +41,7 @@ def provenance(root: Path) -> dict[str, str]:
     info["python"] = platform.python_version()
     info["platform"] = f"{platform.system()} {platform.machine()} ({platform.processor() or '?'})"
     info["commit"] = _git(root, "rev-parse", "HEAD") or "unknown (not a git checkout)"
-    if _git(root, "status", "--porcelain", "--untracked-files=no"):
+    if _git(root, "status", "--porcelain", "--untracked-files=no", "--", *CODE):
         info["commit"] += " + uncommitted changes"
     return info
 
