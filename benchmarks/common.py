@@ -20,10 +20,15 @@ class CountingModel:
         return self.model.sample(states, actions, rng)
 
 
+def paper_config(env: str) -> dict:
+    """An environment's section of the paper-scale config."""
+    return yaml.safe_load((Path(__file__).parents[1] / "config/config.yaml").read_text())[env]
+
+
 def gamps_model_on_a_dataset(env: str, seed: int = 0, rollouts: int | None = None):
     """The domain (with M = ``rollouts`` if given), a paper-scale dataset of ``seed``, pi_b's
     parameters and a counting GAMPS model fitted on the dataset at pi_b."""
-    config = yaml.safe_load((Path(__file__).parents[1] / "config/config.yaml").read_text())[env]
+    config = paper_config(env)
     domain = make_domain(env, experiment.domain_params(env, config))
     domain.rollouts = rollouts or domain.rollouts
     batch = experiment.collect_dataset(env, config, config["n_trajectories"][0], seed)

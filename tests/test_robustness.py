@@ -183,8 +183,16 @@ def test_config_change_rebuilds_stale_datasets(smoke_run, tmp_path):
     gridworld_runs = [rel for rel in before if rel.parts[1:3] == ("gridworld", "runs")]
     assert gridworld_runs
     assert all(after[rel] != before[rel] for rel in gridworld_runs)
-    # Other environments' runs do not depend on the gridworld's horizon.
-    assert all(after[rel] == before[rel] for rel in before if rel.parts[1] != "gridworld")
+    # Other environments' outputs do not depend on the gridworld's horizon (the report's
+    # claims.csv, which gathers every environment, does).
+    others = [
+        rel
+        for rel in before
+        if rel.parts[1] in ("minigolf", "swimmer")
+        or (rel.parts[1] == "tables" and not rel.name.startswith("gridworld"))
+    ]
+    assert len(others) > 10
+    assert all(after[rel] == before[rel] for rel in others)
 
 
 def test_step_size_change_retrains_without_recollecting(smoke_run, tmp_path):

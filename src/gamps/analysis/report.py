@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
@@ -39,11 +40,21 @@ def provenance(root: Path) -> dict[str, str]:
         except PackageNotFoundError:
             info[name] = "not installed"
     info["python"] = platform.python_version()
-    info["platform"] = f"{platform.system()} {platform.machine()} ({platform.processor() or '?'})"
+    info["platform"] = f"{platform.system()} {platform.machine()}, {_cpu()}, {os.cpu_count()} cores"
     info["commit"] = _git(root, "rev-parse", "HEAD") or "unknown (not a git checkout)"
     if _git(root, "status", "--porcelain", "--untracked-files=no", "--", *CODE):
         info["commit"] += " + uncommitted changes"
     return info
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown processor"
 
 
 def _git(root: Path, *args: str) -> str:
