@@ -9,7 +9,7 @@ experiment.log_to(sm.log[0])
 curves = aggregate.concatenate_runs(sm.input)
 aggregate.write_csv(curves, sm.output.curves)
 aggregate.write_csv(statistics.iteration_statistics(curves), sm.output.bands)
-summary = aggregate.run_summary(curves)
+summary = statistics.run_summary(curves)
 aggregate.write_csv(summary, sm.output.summary)
 title = f"{sm.wildcards.env}: expected return, final and best iteration"
 data_text = aggregate.summary_markdown(summary, title)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import statistics
-from .aggregate import LABELS
+from .aggregate import display_name
 
 REPLICATED, NOT_REPLICATED, INCONCLUSIVE = "replicated", "not replicated", "inconclusive"
 
@@ -98,12 +98,6 @@ def decide(ci_low, ci_high, p_value, threshold: float = 0.0, above: bool = True)
     return INCONCLUSIVE
 
 
-def _test(values: np.ndarray, threshold: float, *key, seed: int = 0):
-    """CI of the mean of ``values`` and the Wilcoxon p-value of ``values - threshold``."""
-    low, high = statistics.bootstrap_ci(values, seed=statistics.group_seed(seed, *key))
-    return float(low), float(high), statistics.wilcoxon_p(values - threshold)
-
-
 def claim_verdict(verdicts) -> str:
     verdicts = list(verdicts)
     if verdicts and all(v == REPLICATED for v in verdicts):
@@ -118,7 +112,9 @@ def beats_baselines(claim: int, comparisons: pd.DataFrame, outcomes=("final", "b
     difference GAMPS - baseline is above 0."""
     words = {"final": "final J", "best": "best-iteration J"}
     return [
-        _paired(claim, r, f"GAMPS above {_label(r.baseline)} in {words[r.outcome]}", above=True)
+        _paired(
+            claim, r, f"GAMPS above {display_name(r.baseline)} in {words[r.outcome]}", above=True
+        )
         for r in comparisons[comparisons["outcome"].isin(outcomes)].itertuples()
     ]
 
@@ -127,7 +123,7 @@ def overfits_less(claim: int, comparisons: pd.DataFrame) -> list:
     """'GAMPS overfits less than <baseline>': the paired difference of the return lost after the
     best iteration (best - final), GAMPS - baseline, is below 0."""
     return [
-        _paired(claim, r, f"GAMPS overfits less than {_label(r.baseline)} (best − final J)")
+        _paired(claim, r, f"GAMPS overfits less than {display_name(r.baseline)} (best − final J)")
         for r in comparisons[comparisons["outcome"] == "overfit"].itertuples()
     ]
 
@@ -150,83 +146,77 @@ def _paired(claim: int, r, text: str, above: bool = False) -> Statement:
     )
 
 
-def _label(algorithm: str) -> str:
-    return LABELS.get(algorithm, algorithm)
+def _one_sample(claim, text, n, values, threshold, key, detail, above=True, seed=0) -> Statement:
+    """'The mean of ``values`` (one per seed) is above (or below) ``threshold``': its BCa CI and
+    the Wilcoxon p-value of ``values - threshold``."""
+    low, high = statistics.bootstrap_ci(values, seed=statistics.group_seed(seed, *key))
+    p = statistics.wilcoxon_p(values - threshold)
+    verdict = decide(low, high, p, threshold, above)
+    return Statement(
+        claim, CLAIM_ENV[claim], text, n, float(values.mean()), float(low), float(high),
+        float(threshold), p, verdict, detail,
+    )  # fmt: skip
 
 
-def holes_most_of_the_time(claim: int, outcomes: pd.DataFrame, seed: int = 0) -> Statement:
+def holes_most_of_the_time(claim: int, outcomes: pd.DataFrame) -> Statement:
     """'GAMPS's final policy holes the ball most of the time': mean final hole rate above 1/2."""
     rates = _sorted_values(outcomes, "gamps", "final_hole_rate")
     n = int(outcomes["n_trajectories"].iloc[0])
-    low, high, p = _test(rates, MOST_OF_THE_TIME, "hole_rate", n, seed=seed)
-    return Statement(
+    return _one_sample(
         claim,
-        CLAIM_ENV[claim],
         "GAMPS's final policy puts the ball in the hole most of the time (rate above 1/2)",
         n,
-        float(rates.mean()),
-        low,
-        high,
+        rates,
         MOST_OF_THE_TIME,
-        p,
-        decide(low, high, p, MOST_OF_THE_TIME),
+        ("hole_rate", n),
         f"final hole rate {rates.mean():.3f} ± {rates.std(ddof=1):.3f} over {rates.size} runs",
     )
 
 
-def scarce_data_struggles(claim: int, outcomes: pd.DataFrame, seed: int = 0) -> list:
+def scarce_data_struggles(claim: int, outcomes: pd.DataFrame) -> list:
     """'With scarce data all algorithms struggle': at the smallest N, each algorithm's mean
     improvement of J over the initial policy (final - initial) is below STRUGGLE_FRACTION of the
     largest mean improvement of any algorithm at any N."""
     gain = outcomes.assign(gain=outcomes["final"] - outcomes["initial"])
     best = gain.groupby(["algorithm", "n_trajectories"])["gain"].mean().max()
-    threshold = STRUGGLE_FRACTION * best
     smallest = int(gain["n_trajectories"].min())
+    scarce = gain[gain["n_trajectories"] == smallest]
     statements = []
     for algorithm in gain["algorithm"].unique():
-        values = _sorted_values(gain[gain["n_trajectories"] == smallest], algorithm, "gain")
-        low, high, p = _test(values, threshold, "struggle", algorithm, smallest, seed=seed)
+        values = _sorted_values(scarce, algorithm, "gain")
         statements.append(
-            Statement(
+            _one_sample(
                 claim,
-                CLAIM_ENV[claim],
-                f"{_label(algorithm)} struggles with scarce data (improvement "
+                f"{display_name(algorithm)} struggles with scarce data (improvement "
                 f"below {STRUGGLE_FRACTION:g} × the best mean improvement)",
                 smallest,
-                float(values.mean()),
-                low,
-                high,
-                float(threshold),
-                p,
-                decide(low, high, p, threshold, above=False),
+                values,
+                STRUGGLE_FRACTION * best,
+                ("struggle", algorithm, smallest),
                 f"final − initial J {values.mean():.3f}; best mean improvement in the figure "
                 f"{best:.3f}",
+                above=False,
             )
         )
     return statements
 
 
-def lower_area_mass(claim: int, masses: pd.DataFrame, seed: int = 0) -> Statement:
+def lower_area_mass(claim: int, masses: pd.DataFrame) -> Statement:
     """'eta puts less mass than delta on the lower area': the paired difference delta - eta of
     the lower-area masses (one behaviour policy per seed) is above 0."""
     masses = masses.sort_values("seed")
     d = (masses["delta_lower"] - masses["eta_lower"]).to_numpy()
-    low, high, p = _test(d, 0.0, "lower_area", seed=seed)
-    fewer = int(np.sum(d > 0))
-    return Statement(
+    delta, eta = masses["delta_lower"], masses["eta_lower"]
+    return _one_sample(
         claim,
-        CLAIM_ENV[claim],
         "eta puts less mass than delta on the lower area (delta − eta)",
         int(masses["n_trajectories"].iloc[0]),
-        float(d.mean()),
-        low,
-        high,
+        d,
         0.0,
-        p,
-        decide(low, high, p),
-        f"lower-area mass: delta {masses['delta_lower'].mean():.3f} ± "
-        f"{masses['delta_lower'].std(ddof=1):.3f}, eta {masses['eta_lower'].mean():.3f} ± "
-        f"{masses['eta_lower'].std(ddof=1):.3f}; eta lower in {fewer}/{d.size} behaviour policies",
+        ("lower_area",),
+        f"lower-area mass: delta {delta.mean():.3f} ± {delta.std(ddof=1):.3f}, eta "
+        f"{eta.mean():.3f} ± {eta.std(ddof=1):.3f}; eta lower in {int(np.sum(d > 0))}/{d.size} "
+        "behaviour policies",
     )
 
 

@@ -11,23 +11,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from .aggregate import LABELS, _algorithm_order
+from .aggregate import _algorithm_order, display_name
 from .claims import CLAIM_ENV, CLAIMS, DECISION_RULE
 
 #: What the results depend on, for the commit's "uncommitted changes" mark.
 CODE = ("Snakefile", "src", "workflow", "config", "pyproject.toml")
 PACKAGES = ("gamps", "numpy", "scipy", "pandas", "torch", "gymnasium", "mujoco", "snakemake")
-FIGURES = {
-    1: ["fig1.png"],
-    2: ["fig2.png"],
-    3: ["fig3.png"],
-    4: ["fig3.png"],
-}
-ENV_TITLES = {
-    "gridworld": "Gridworld (Figure 2)",
-    "minigolf": "Minigolf (Figure 3, left)",
-    "swimmer": "Swimmer (Figure 3, right)",
-}
+#: The figure of each claim, in paper_figures/.
+FIGURES = {1: "fig1.png", 2: "fig2.png", 3: "fig3.png", 4: "fig3.png"}
 
 
 def provenance(root: Path) -> dict[str, str]:
@@ -108,7 +99,7 @@ def weight_health(curves: pd.DataFrame) -> str:
     for (n, algorithm), row in at.sort_index(key=_algorithm_order).iterrows():
         se = "exact" if noise is None else f"{noise.loc[(n, algorithm)]:.3f}"
         lines.append(
-            f"| {n} | {LABELS.get(algorithm, algorithm)} | {row[0]:.3f} | {row.get(1, 0.0):.3f} "
+            f"| {n} | {display_name(algorithm)} | {row[0]:.3f} | {row.get(1, 0.0):.3f} "
             f"| {row[last]:.3f} | {degenerate.loc[(n, algorithm)]:.0%} | {se} |"
         )
     return "\n".join(lines) + "\n"
@@ -175,7 +166,7 @@ def render(
             out += [_statements_markdown(rows)]
         else:
             out += ["Not measured by this configuration.", ""]
-        out += [f"![{figure}](../paper_figures/{name})" for name in FIGURES[claim]] + [""]
+        out += [f"![{figure}](../paper_figures/{FIGURES[claim]})", ""]
         if claim != 1 and env in outcome_tables:  # claim 1 shares the gridworld with claim 2
             out += [outcome_tables[env], comparison_tables[env]]
         if claim != 1 and env in weight_tables:

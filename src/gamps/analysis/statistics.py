@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from ..data import atomic_write_text
-from .aggregate import EXTRA_METRICS, KEYS, LABELS, _algorithm_order, write_csv
+from .aggregate import EXTRA_METRICS, KEYS, _algorithm_order, display_name, write_csv
 
 __all__ = [
     "OUTCOMES",
@@ -36,6 +36,7 @@ __all__ = [
     "outcome_table",
     "paired_comparisons",
     "run_outcomes",
+    "run_summary",
     "wilcoxon_p",
     "group_seed",
     "write_csv",
@@ -270,6 +271,24 @@ def run_outcomes(curves: pd.DataFrame, metric: str = "return") -> pd.DataFrame:
     return _sorted(out.reset_index(), RUN)
 
 
+def run_summary(curves: pd.DataFrame, metric: str = "return") -> pd.DataFrame:
+    """Per (algorithm, N): runs, mean initial return, mean and std (ddof = 1) of the final and
+    best-iteration return, and of the final value of each extra metric (results/{env}/summary.csv:
+    the paper's mean +- std, without intervals)."""
+    outcomes = run_outcomes(curves, metric)
+    extras = [c for c in outcomes.columns if c.startswith("final_")]
+    stats = outcomes.groupby(["algorithm", "n_trajectories"], sort=False).agg(
+        runs=("final", "count"),
+        initial_mean=("initial", "mean"),
+        final_mean=("final", "mean"),
+        final_std=("final", "std"),
+        best_mean=("best", "mean"),
+        best_std=("best", "std"),
+        **{f"{m}_{s}": (m, s) for m in extras for s in ("mean", "std")},
+    )
+    return _sorted(stats.reset_index(), ["n_trajectories", "algorithm"])
+
+
 def outcome_table(
     outcomes: pd.DataFrame,
     confidence: float = 0.95,
@@ -427,10 +446,6 @@ def wilcoxon_p(d: np.ndarray) -> float:
 # --------------------------------------------------------------------------- report writers
 
 
-def _label(algorithm) -> str:
-    return LABELS.get(algorithm, str(algorithm))
-
-
 def _number(value) -> str:
     return "–" if pd.isna(value) else f"{value:.3f}"
 
@@ -464,7 +479,7 @@ def outcome_markdown(table: pd.DataFrame, title: str) -> str:
     lines = [f"### {title}", "", header, "|---:|---|---:|---:|" + "---:|" * len(columns)]
     for row in table.to_dict("records"):
         line = (
-            f"| {row['n_trajectories']} | {_label(row['algorithm'])} | {row['runs']} "
+            f"| {row['n_trajectories']} | {display_name(row['algorithm'])} | {row['runs']} "
             f"| {_number(row['initial_mean'])} |"
         )
         lines.append(line + "".join(f" {_cell(row, x)} |" for x, _ in columns))
@@ -504,7 +519,7 @@ def outcome_latex(table: pd.DataFrame, caption: str, label: str) -> str:
         previous = row["n_trajectories"]
         cells = [
             str(row["n_trajectories"]),
-            _latex_escape(_label(row["algorithm"])),
+            _latex_escape(display_name(row["algorithm"])),
             str(row["runs"]),
             _number(row["initial_mean"]),
         ]
@@ -517,7 +532,7 @@ def outcome_latex(table: pd.DataFrame, caption: str, label: str) -> str:
 def comparison_markdown(comparisons: pd.DataFrame, title: str, reference: str | None = None) -> str:
     """paired_comparisons as Markdown: Δ = reference − baseline per seed, with its CI, W/T/L,
     probability of improvement and Wilcoxon p. ``reference`` defaults to the table's own."""
-    ref = _label(reference or comparisons.attrs.get("reference", "gamps"))
+    ref = display_name(reference or comparisons.attrs.get("reference", "gamps"))
     level = _level(comparisons)
     header = (
         f"| N | baseline | outcome | pairs | {ref} mean | baseline mean "
@@ -528,7 +543,8 @@ def comparison_markdown(comparisons: pd.DataFrame, title: str, reference: str | 
     for row in comparisons.to_dict("records"):
         outcome = _DISPLAY.get(row["outcome"], str(row["outcome"]).replace("_", " "))
         lines.append(
-            f"| {row['n_trajectories']} | {_label(row['baseline'])} | {outcome} | {row['pairs']} "
+            f"| {row['n_trajectories']} | {display_name(row['baseline'])} | {outcome} "
+            f"| {row['pairs']} "
             f"| {_number(row['reference_mean'])} | {_number(row['baseline_mean'])} "
             f"| {_number(row['mean_difference'])} "
             f"[{_number(row['ci_low'])}, {_number(row['ci_high'])}] "
