@@ -212,32 +212,3 @@ def test_metadata_that_is_not_an_object_is_rejected(batch, tmp_path):
     data.metadata_path(path).write_text("[1, 2]\n")
     with pytest.raises(DatasetError, match="dataset.json: metadata is not a JSON object"):
         data.load(path)
-
-
-def test_a_failed_write_leaves_neither_file_nor_temporary(tmp_path):
-    path = tmp_path / "out.csv"
-
-    def half_then_crash(handle):
-        handle.write(b"a,b\n1,")
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        data._atomic_write(path, half_then_crash)
-    assert list(tmp_path.iterdir()) == []
-    # an existing complete file survives a failed rewrite unchanged
-    data.atomic_write_text(path, "a,b\n1,2\n")
-    with pytest.raises(KeyboardInterrupt):
-        data._atomic_write(path, half_then_crash)
-    assert path.read_text() == "a,b\n1,2\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
-
-
-def test_temporaries_of_a_killed_writer_are_removed_by_the_next_write(tmp_path):
-    """SIGKILL leaves the temporary file behind; the rerun of the job cleans it."""
-    path = tmp_path / "N10_seed0.csv"
-    left = [tmp_path / ".N10_seed0.csv.abc123.tmp", tmp_path / ".N10_seed0.csv.x.tmp"]
-    other = tmp_path / ".N10_seed1.csv.abc123.tmp"  # another output's: not ours to touch
-    for p in (*left, other):
-        p.write_text("half")
-    data.atomic_write_text(path, "complete\n")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["N10_seed0.csv", other.name])

@@ -1,4 +1,4 @@
-"""Gradient-bias diagnostics (gamps.diagnostics): Theorem 3.2's finite-horizon bound on every
+"""Gradient-bias diagnostics (gamps.bias): Theorem 3.2's finite-horizon bound on every
 evaluated case, its sharpness, the exact-weights limits, and Lemma 4.1's Monte Carlo rate."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import run_snakemake
 
-from gamps import algorithms, diagnostics, exact, experiment
+from gamps import algorithms, bias, exact, experiment
 from gamps import gridworld as gw
 from gamps.analysis import gradient_bias as gb_table
 from gamps.models import ActionEffectModel
@@ -20,7 +20,7 @@ from gamps.value import finite_horizon_q
 RTOL = 1e-9
 
 
-def assert_bound_chain(analysis: diagnostics.BiasAnalysis, p_hat: np.ndarray) -> None:
+def assert_bound_chain(analysis: bias.BiasAnalysis, p_hat: np.ndarray) -> None:
     """bias <= step-1 quantity <= bound_l1 <= bound, with no NaN anywhere."""
     result = analysis.evaluate(p_hat)
     values = np.array([getattr(result, f) for f in result.__dataclass_fields__])
@@ -52,7 +52,7 @@ def assert_bound_chain(analysis: diagnostics.BiasAnalysis, p_hat: np.ndarray) ->
 def test_score_norms_match_the_policy(policy, generic_theta, q):
     s, a = np.divmod(np.arange(100), 4)
     expected = policy.score_norm(generic_theta, s, a, q=q).reshape(25, 4)
-    got = diagnostics.score_norms(policy.probs(generic_theta), q)
+    got = bias.score_norms(policy.probs(generic_theta), q)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
@@ -61,8 +61,8 @@ def test_kl_and_l1_of_a_deterministic_mdp_handle_zero_probabilities(mdp):
     model.effect_probs = np.random.default_rng(0).dirichlet(np.ones(5), size=4)
     model.effect_probs[0] = [0.0, 0.5, 0.5, 0.0, 0.0]  # "up" never predicted to move up or stay
     p_hat = model.transition_tensor()
-    kl = diagnostics.kl_divergence(mdp.transitions, p_hat)
-    l1 = diagnostics.l1_distance(mdp.transitions, p_hat)
+    kl = bias.kl_divergence(mdp.transitions, p_hat)
+    l1 = bias.l1_distance(mdp.transitions, p_hat)
     p_next = p_hat[np.arange(25)[:, None], np.arange(4)[None, :], gw.NEXT_STATE]
     with np.errstate(divide="ignore"):
         np.testing.assert_allclose(kl, -np.log(p_next))  # p deterministic: KL = -log p_hat(s')
@@ -75,12 +75,12 @@ def test_kl_and_l1_of_a_deterministic_mdp_handle_zero_probabilities(mdp):
 
 def test_expectation_ignores_pairs_without_weight_and_keeps_inf():
     values = np.array([1.0, np.inf, 3.0])
-    assert diagnostics.expectation(np.array([0.5, 0.0, 0.5]), values) == 2.0
-    assert diagnostics.expectation(np.array([0.5, 1e-300, 0.5]), values) == np.inf
+    assert bias.expectation(np.array([0.5, 0.0, 0.5]), values) == 2.0
+    assert bias.expectation(np.array([0.5, 1e-300, 0.5]), values) == np.inf
 
 
 def test_true_model_has_no_bias_and_a_zero_bound(domain, behaviour_theta):
-    analysis = diagnostics.BiasAnalysis(domain.mdp, domain.policy.probs(behaviour_theta))
+    analysis = bias.BiasAnalysis(domain.mdp, domain.policy.probs(behaviour_theta))
     result = analysis.evaluate(domain.mdp.transitions)
     assert result.bias < 1e-12 and result.bound == 0.0 and result.bound_l1 == 0.0
     assert result.cosine == pytest.approx(1.0)
@@ -89,7 +89,7 @@ def test_true_model_has_no_bias_and_a_zero_bound(domain, behaviour_theta):
 
 def test_normaliser_is_the_mass_of_the_sample_weights(domain, behaviour_theta):
     """W = sum eta~ = E[sum_t gamma^t sum_{l<=t} ||score_l||] (Lemma 4.1 with f = 1)."""
-    analysis = diagnostics.BiasAnalysis(domain.mdp, domain.policy.probs(behaviour_theta))
+    analysis = bias.BiasAnalysis(domain.mdp, domain.policy.probs(behaviour_theta))
     batch = domain.collect(behaviour_theta, 40_000, np.random.default_rng(3))
     norms = domain.score_norms(behaviour_theta, batch, 2.0)
     cumulative = np.cumsum(np.where(batch.mask, norms, 0.0), axis=1)
@@ -145,7 +145,7 @@ def test_bound_holds_on_random_mdps_policies_and_models(seed):
         mdp = random_tiny_mdp(rng)
         n_s, n_a = mdp.reward.shape
         pi = rng.dirichlet(np.full(n_a, rng.choice([0.2, 1.0, 5.0])), size=n_s)
-        analysis = diagnostics.BiasAnalysis(mdp, pi, q=float(rng.choice([1.0, 2.0, np.inf])))
+        analysis = bias.BiasAnalysis(mdp, pi, q=float(rng.choice([1.0, 2.0, np.inf])))
         p_hat = random_model(rng, mdp.transitions)
         assert_bound_chain(analysis, p_hat)
         infinite += np.isinf(analysis.evaluate(p_hat).bound)
@@ -157,7 +157,7 @@ def test_bound_holds_on_the_gridworld_for_random_policies_and_models(domain, see
     rng = np.random.default_rng(100 + seed)
     for _ in range(60):
         theta = rng.normal(size=100) * rng.choice([0.1, 1.0, 3.0, 10.0])
-        analysis = diagnostics.BiasAnalysis(domain.mdp, domain.policy.probs(theta))
+        analysis = bias.BiasAnalysis(domain.mdp, domain.policy.probs(theta))
         model = ActionEffectModel()
         model.effect_probs = rng.dirichlet(np.full(5, rng.choice([0.1, 1.0])), size=4)
         assert_bound_chain(analysis, model.transition_tensor())
@@ -259,7 +259,7 @@ def test_bound_before_pinsker_is_attained(gamma, horizon):
     """Each step of the derivation is an equality on this MDP, so no smaller constant can hold:
     a bound wrong by any factor < 1 would fail here."""
     mdp, pi, p_hat = two_outcome_mdp(gamma, horizon, e=1e-3)
-    analysis = diagnostics.BiasAnalysis(mdp, pi)
+    analysis = bias.BiasAnalysis(mdp, pi)
     result = analysis.evaluate(p_hat)
     assert result.bias > 0
     assert result.bound_l1 == pytest.approx(result.bias, rel=1e-10)
@@ -275,11 +275,11 @@ def test_paper_constant_with_normalised_delta_fails_at_long_horizon():
     Section 2 falls below the realised bias (by sqrt(1 - gamma)); the finite-horizon bound holds."""
     gamma = 0.9
     mdp, pi, p_hat = two_outcome_mdp(gamma, horizon=300, e=1e-3)
-    analysis = diagnostics.BiasAnalysis(mdp, pi)
+    analysis = bias.BiasAnalysis(mdp, pi)
     result = analysis.evaluate(p_hat)
     delta = exact.discounted_occupancy(mdp, pi)  # normalised, as in Section 2
     z_delta = np.sum(delta * analysis.score_norm)
-    r_max = diagnostics.reward_bound(mdp)
+    r_max = bias.reward_bound(mdp)
     printed = np.sqrt(2) * gamma * z_delta * r_max / (1 - gamma) ** 2 * np.sqrt(result.expected_kl)
     assert printed / result.bias == pytest.approx(np.sqrt(1 - gamma), rel=1e-3)
     assert result.bound >= result.bias
@@ -300,7 +300,7 @@ def test_sample_fit_is_the_fit_of_algorithm_1(domain, behaviour_theta):
     theta = behaviour_theta + np.random.default_rng(9).normal(0, 0.3, size=100)
     log_rho = algorithms.log_ratios(domain, theta, batch)
     for algorithm in ("ml", "gamps"):
-        model, wmap = diagnostics.sample_fit(domain, algorithm, theta, batch, 2.0)
+        model, wmap = bias.sample_fit(domain, algorithm, theta, batch, 2.0)
         reference = algorithms.fit_model(domain, algorithm, theta, batch, log_rho, 2.0)
         np.testing.assert_array_equal(model.effect_probs, reference.effect_probs)
         assert wmap.sum() == pytest.approx(1.0) and (wmap >= 0).all()
@@ -329,21 +329,21 @@ def test_fits_on_samples_converge_to_the_exact_fits(domain, behaviour_theta, alg
     perturb = np.random.default_rng(5).normal(0.0, 0.3, size=(25, 4))
     perturb[~gw.is_upper(np.arange(25))] = 0.0  # same as pi_b in the lower area: bounded ratios
     theta = behaviour_theta + perturb.ravel()
-    analysis = diagnostics.BiasAnalysis(domain.mdp, domain.policy.probs(theta))
+    analysis = bias.BiasAnalysis(domain.mdp, domain.policy.probs(theta))
     pi_b = domain.policy.probs(behaviour_theta)
-    limit = diagnostics.exact_weights(analysis, algorithm, pi_b)
-    exact_fit = diagnostics.fit_on_distribution(ActionEffectModel(), domain.mdp, limit)
+    limit = bias.exact_weights(analysis, algorithm, pi_b)
+    exact_fit = bias.fit_on_distribution(ActionEffectModel(), domain.mdp, limit)
     batch = domain.collect(behaviour_theta, 50_000, np.random.default_rng(21))
     log_rho = algorithms.log_ratios(domain, theta, batch)
     step_weights = algorithms.model_weights(domain, algorithm, theta, batch, log_rho, 2.0)
     est, se = effect_ratio_estimate(domain, batch, step_weights)
-    sample_fit, _ = diagnostics.sample_fit(domain, algorithm, theta, batch, 2.0)
+    sample_fit, _ = bias.sample_fit(domain, algorithm, theta, batch, 2.0)
     np.testing.assert_allclose(sample_fit.effect_probs, est, atol=1e-12)
     error = np.abs(est - exact_fit.effect_probs)
     assert np.all(error <= 5 * se + 1e-12), (error / se).max()  # CLT: 5 standard errors
     assert se.max() < 0.01  # the check is sharp enough to tell the two limits apart:
-    other = diagnostics.exact_weights(analysis, "gamps" if algorithm == "ml" else "ml", pi_b)
-    other_fit = diagnostics.fit_on_distribution(ActionEffectModel(), domain.mdp, other)
+    other = bias.exact_weights(analysis, "gamps" if algorithm == "ml" else "ml", pi_b)
+    other_fit = bias.fit_on_distribution(ActionEffectModel(), domain.mdp, other)
     assert np.abs(other_fit.effect_probs - exact_fit.effect_probs).max() > 20 * se.max()
 
 
@@ -355,8 +355,8 @@ def test_exact_limits_at_every_seed_are_finite_and_gamps_is_better_on_average(do
     for seed in range(20):
         theta_b = domain.behaviour_parameters(experiment._rng(seed, 0))
         pi_b = domain.policy.probs(theta_b)
-        analysis = diagnostics.BiasAnalysis(domain.mdp, pi_b)
-        for row in diagnostics.exact_rows(domain, analysis, pi_b):
+        analysis = bias.BiasAnalysis(domain.mdp, pi_b)
+        for row in bias.exact_rows(domain, analysis, pi_b):
             assert np.isfinite(row["bound"]) and row["bias"] <= row["bound_l1"]
             cosines[row["model"]].append(row["cosine"])
     assert np.mean(cosines["gamps"]) > np.mean(cosines["ml"])
@@ -387,17 +387,15 @@ def test_lemma_4_1_monte_carlo_rate(
     N = 64000, while per-cell z-scores at N = 200000 show no bias)."""
     behaviour = behaviour_theta if which == "behaviour" else generic_theta
     theta = behaviour + np.random.default_rng(9).normal(0.0, off_policy_std, size=100)
-    analysis = diagnostics.BiasAnalysis(domain.mdp, domain.policy.probs(theta))
-    limit = diagnostics.normalised(
-        diagnostics.exact_weights(analysis, algorithm, domain.policy.probs(behaviour))
-    )
+    analysis = bias.BiasAnalysis(domain.mdp, domain.policy.probs(theta))
+    limit = bias.normalised(bias.exact_weights(analysis, algorithm, domain.policy.probs(behaviour)))
     sizes, repetitions = np.array([250, 1000, 4000, 16000]), 16
     rng = np.random.default_rng(31)
     errors = np.zeros((len(sizes), repetitions))
     for i, n in enumerate(sizes):
         for r in range(repetitions):
             batch = domain.collect(behaviour, int(n), rng)
-            _, wmap = diagnostics.sample_fit(domain, algorithm, theta, batch, 2.0)
+            _, wmap = bias.sample_fit(domain, algorithm, theta, batch, 2.0)
             errors[i, r] = np.abs(wmap - limit).sum()
     x = np.log(sizes)
     slope = np.polyfit(x, np.log(errors.mean(axis=1)), 1)[0]

@@ -11,6 +11,7 @@ then theta_{k+1} = theta_k + alpha grad. J(theta_k) is evaluated on the real env
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,10 +19,84 @@ import numpy as np
 from . import gradients, weights
 from .data import TrajectoryBatch
 
-ALGORITHMS = ("gamps", "ml", "reinforce", "pgt")
-MODEL_BASED = ("gamps", "ml")
-
 log = logging.getLogger(__name__)
+
+#: (log_rho, signal, gamma, mask) -> per-step coefficients c[N, T] of the scores; the gradient is
+#: sum_{i,t} c_t^i grad log pi(a_t^i | s_t^i) / N. The signal is Q^{pi, p_hat} of the fitted model
+#: for the model-based algorithms, the observed rewards for the model-free ones.
+Coefficients = Callable[[np.ndarray, np.ndarray, float, np.ndarray], np.ndarray]
+#: (domain, theta, batch, log_rho, q_norm) -> per-step weights [N, T] of the model's weighted MLE.
+ModelWeights = Callable[..., np.ndarray]
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """One entry of the registry: everything the loop, the figures and the diagnostics need.
+
+    ``model_weights`` is None for a model-free algorithm. ``exact_weights(analysis, pi_b)`` gives
+    the N -> infinity limit of the model weights per (s, a) on a finite MDP (``gamps.bias``), or
+    is None where no such limit is defined."""
+
+    name: str
+    label: str
+    coefficients: Coefficients
+    model_weights: ModelWeights | None = None
+    exact_weights: Callable[..., np.ndarray] | None = None
+
+    @property
+    def model_based(self) -> bool:
+        return self.model_weights is not None
+
+
+def _gamps_weights(domain, theta, batch: TrajectoryBatch, log_rho, q_norm) -> np.ndarray:
+    """Eq. 3: omega_t = gamma^t rho_{0:t} sum_{l<=t} ||score_l||_q."""
+    norms = domain.score_norms(theta, batch, q_norm)
+    return weights.gamps_weights(log_rho, norms, domain.gamma, batch.mask)
+
+
+def _ml_weights(domain, theta, batch: TrajectoryBatch, log_rho, q_norm) -> np.ndarray:
+    """Maximum likelihood: every observed transition weighs 1, whatever the current policy."""
+    return weights.ml_weights(batch.mask)
+
+
+def _gamps_limit(analysis, behaviour_pi) -> np.ndarray:
+    """Lemma 4.1: the ratios turn pi_b's samples into expectations under pi, so the weights
+    tend to eta~ of the current policy."""
+    return analysis.eta_mass
+
+
+def _ml_limit(analysis, behaviour_pi) -> np.ndarray:
+    """Unit weights count every visit of pi_b: its undiscounted visitation."""
+    from .bias import visitation
+
+    return visitation(analysis.mdp, behaviour_pi)
+
+
+#: The algorithms, in the order of every table and legend. Adding one is one entry here.
+REGISTRY: dict[str, Algorithm] = {
+    a.name: a
+    for a in (
+        Algorithm("gamps", "GAMPS", gradients.mvg_coefficients, _gamps_weights, _gamps_limit),
+        Algorithm("ml", "ML", gradients.mvg_coefficients, _ml_weights, _ml_limit),
+        Algorithm("reinforce", "REINFORCE", gradients.reinforce_coefficients),
+        Algorithm("pgt", "PGT", gradients.pgt_coefficients),
+    )
+}
+ALGORITHMS = tuple(REGISTRY)
+MODEL_BASED = tuple(name for name, a in REGISTRY.items() if a.model_based)
+
+
+def get(name: str) -> Algorithm:
+    """The registry entry of ``name``; a clear error for an unknown one."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown algorithm {name!r}; choose from {ALGORITHMS}") from None
+
+
+def label(name: str) -> str:
+    """The display name of an algorithm (GAMPS, ML, ...); unknown names are shown as given."""
+    return REGISTRY[name].label if name in REGISTRY else str(name)
 
 
 @dataclass(frozen=True)
@@ -39,23 +114,19 @@ class Settings:
 
 def model_weights(domain, algorithm: str, theta, batch: TrajectoryBatch, log_rho, q_norm):
     """The transition weights of model learning: Eq. 3 for GAMPS, unit weights for ML."""
-    if algorithm == "gamps":
-        norms = domain.score_norms(theta, batch, q_norm)
-        return weights.gamps_weights(log_rho, norms, domain.gamma, batch.mask)
-    if algorithm == "ml":
-        return weights.ml_weights(batch.mask)
-    raise ValueError(f"{algorithm!r} learns no model")
+    weigh = get(algorithm).model_weights
+    if weigh is None:
+        raise ValueError(f"{algorithm!r} learns no model")
+    return weigh(domain, theta, batch, log_rho, q_norm)
 
 
 def fit_model(domain, algorithm, theta, batch, log_rho, q_norm, previous=None):
     """Line 4 of Algorithm 1: the weighted MLE of the domain's model class on the dataset.
 
-    Models that learn iteratively (``warm_start``) start from the previous iteration's fit."""
+    Models that learn iteratively start from the previous iteration's fit (``warm_start``)."""
     w = model_weights(domain, algorithm, theta, batch, log_rho, q_norm)
     keep = batch.mask
-    model = domain.make_model()
-    if previous is not None and hasattr(model, "warm_start"):
-        model.warm_start(previous)
+    model = domain.make_model().warm_start(previous)
     return model.fit(
         batch.states[:, :-1][keep], batch.actions[keep], batch.states[:, 1:][keep], w[keep]
     )
@@ -80,19 +151,16 @@ def estimate_gradient(
 ):
     """One gradient estimate of ``algorithm`` at theta (lines 2-9 of Algorithm 1), and the model
     it fitted (None for the model-free baselines)."""
+    entry = get(algorithm)
     if log_rho is None:
         log_rho = log_ratios(domain, theta, batch)
     model = None
-    if algorithm in MODEL_BASED:
+    if entry.model_based:
         model = fit_model(domain, algorithm, theta, batch, log_rho, q_norm, previous_model)
-        q = domain.q_values(model, theta, batch, rng)
-        coef = gradients.mvg_coefficients(log_rho, q, domain.gamma, batch.mask)
-    elif algorithm == "reinforce":
-        coef = gradients.reinforce_coefficients(log_rho, batch.rewards, domain.gamma, batch.mask)
-    elif algorithm == "pgt":
-        coef = gradients.pgt_coefficients(log_rho, batch.rewards, domain.gamma, batch.mask)
+        signal = domain.q_values(model, theta, batch, rng)
     else:
-        raise ValueError(f"unknown algorithm {algorithm!r}; choose from {ALGORITHMS}")
+        signal = batch.rewards
+    coef = entry.coefficients(log_rho, signal, domain.gamma, batch.mask)
     return domain.score_dot(theta, batch, coef) / batch.n, model
 
 
@@ -117,8 +185,7 @@ def batch_policy_search(
     evaluated on the same episodes' randomness (common random numbers). A ``trace`` list
     receives a copy of every evaluated theta_k.
     """
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algorithm!r}; choose from {ALGORITHMS}")
+    get(algorithm)  # an unknown name fails before any work
     theta = np.array(theta0, dtype=float)
     records = []
     stopped = False

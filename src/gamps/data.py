@@ -8,14 +8,14 @@ trailing feature axis. After termination, states repeat the last state and every
 
 from __future__ import annotations
 
-import glob
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .io import atomic_write, atomic_write_text
 
 ARRAYS = ("states", "actions", "rewards", "mask", "behaviour_log_prob")
 
@@ -81,33 +81,6 @@ def _shape_problems(batch: TrajectoryBatch) -> list[str]:
     return problems
 
 
-def _temporary_prefix(path: Path) -> str:
-    return f".{path.name}."
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename: never a half file.
-
-    Temporary files that a killed earlier writer of the same path left behind are removed first
-    (one job writes one path at a time, so none of them can still be in use).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f"{glob.escape(_temporary_prefix(path))}*.tmp"):
-        stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temporary_prefix(path), suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    _atomic_write(Path(path), lambda handle: handle.write(text.encode()))
-
-
 def metadata_path(path: str | os.PathLike) -> Path:
     return Path(path).with_suffix(".json")
 
@@ -119,7 +92,7 @@ def save(batch: TrajectoryBatch, path: str | os.PathLike) -> None:
     """
     path = Path(path)
     arrays = {name: getattr(batch, name) for name in ARRAYS}
-    _atomic_write(path, lambda handle: np.savez_compressed(handle, **arrays))
+    atomic_write(path, lambda handle: np.savez_compressed(handle, **arrays))
     atomic_write_text(metadata_path(path), json.dumps(batch.meta, indent=2, sort_keys=True) + "\n")
 
 

@@ -45,7 +45,7 @@ def gradient_aware_occupancy(mdp: FiniteMDP, pi, score_norm, normalise: bool = T
     """eta_mu^{pi, p}(s, a) of Theorem 3.2, normalised to sum 1, shape [S, A].
 
     With ``normalise=False`` the unnormalised sum below is returned; its total is the constant
-    that turns eta into a distribution (gamps.diagnostics uses it in Theorem 3.2's bound).
+    that turns eta into a distribution (gamps.bias uses it in Theorem 3.2's bound).
 
     By Lemma 4.1 (with rho = 1), eta(s, a) is proportional to
     sum_t gamma^t E[1{s_t = s, a_t = a} sum_{l<=t} ||score(s_l, a_l)||_q]. The expectation is

@@ -12,16 +12,14 @@ never on which job ran first or on how many cores ran them.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from importlib.metadata import version
 
 import numpy as np
 
-from . import diagnostics
-from .algorithms import ALGORITHMS, Settings, batch_policy_search
-from .data import TrajectoryBatch, atomic_write_text  # noqa: F401 (re-exported)
+from . import algorithms, bias
+from .algorithms import Settings, batch_policy_search
+from .data import TrajectoryBatch
 from .domains import make_domain
 
 SETTINGS_KEYS = (
@@ -76,8 +74,7 @@ def train(
     algorithm, so runs of one seed are paired); one record per iteration. ``threads`` bounds the
     intra-op threads of domains that use torch; ``trace`` receives theta_k of every iteration
     (the learning path)."""
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algorithm!r}; choose from {ALGORITHMS}")
+    algorithms.get(algorithm)
     domain = make_domain(env, domain_params(env, env_config))
     if hasattr(domain, "set_threads"):
         domain.set_threads(threads)
@@ -105,7 +102,7 @@ def gradient_bias(
     datasets: dict[int, TrajectoryBatch],
     recorded_returns: dict[int, np.ndarray],
 ) -> list[dict]:
-    """The gradient-bias diagnostics of run seed s on the gridworld (gamps.diagnostics).
+    """The gradient-bias diagnostics of run seed s on the gridworld (gamps.bias).
 
     policy = "behaviour": pi_b of the seed; the ML and GAMPS models fitted on the exact
     distributions (n_trajectories = 0) and on ``repetitions`` fresh datasets of each size in
@@ -124,12 +121,12 @@ def gradient_bias(
         ident = {"policy": policy, "seed": seed, "n_trajectories": n, "repetition": rep}
         rows.extend(ident | {"iteration": k} | row for row in new_rows)
 
-    analysis = diagnostics.BiasAnalysis(domain.mdp, pi_b, q)
-    add("behaviour", 0, 0, 0, diagnostics.exact_rows(domain, analysis, pi_b))
+    analysis = bias.BiasAnalysis(domain.mdp, pi_b, q)
+    add("behaviour", 0, 0, 0, bias.exact_rows(domain, analysis, pi_b))
     for n in bias_config["n_trajectories"]:
         for rep in range(bias_config["repetitions"]):
             batch = domain.collect(theta_b, n, _rng(seed, 4, n, rep))
-            new_rows = diagnostics.sample_rows(domain, analysis, pi_b, theta_b, batch, q)
+            new_rows = bias.sample_rows(domain, analysis, pi_b, theta_b, batch, q)
             add("behaviour", n, rep, 0, new_rows)
 
     for n, batch in sorted(datasets.items()):
@@ -140,26 +137,17 @@ def gradient_bias(
         returns = np.array([r["return"] for r in records])
         if not np.allclose(returns, recorded_returns[n], rtol=1e-12, atol=0):
             raise ValueError(f"recomputed GAMPS path (N={n}, seed {seed}) differs from the run's")
-        ml_fit = diagnostics.sample_fit(domain, "ml", theta_b, batch, q)  # independent of theta
+        ml_fit = bias.sample_fit(domain, "ml", theta_b, batch, q)  # independent of theta
         last = len(path) - 1
         for k in sorted({*range(0, last + 1, bias_config["path_every"]), last}):
-            analysis = diagnostics.BiasAnalysis(domain.mdp, domain.policy.probs(path[k]), q)
-            add("gamps_path", n, 0, k, diagnostics.exact_rows(domain, analysis, pi_b))
-            new_rows = diagnostics.sample_rows(
+            analysis = bias.BiasAnalysis(domain.mdp, domain.policy.probs(path[k]), q)
+            add("gamps_path", n, 0, k, bias.exact_rows(domain, analysis, pi_b))
+            new_rows = bias.sample_rows(
                 domain, analysis, pi_b, path[k], batch, q, fixed_models={"ml": ml_fit}
             )
             add("gamps_path", n, 0, k, new_rows)
     log.info("seed %d: %d gradient-bias rows", seed, len(rows))
     return rows
-
-
-def write_records(records: list[dict], path) -> None:
-    """Write records as a CSV atomically (floats at full precision: reruns compare bit for bit)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(records[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(records)
-    atomic_write_text(path, buffer.getvalue())
 
 
 def log_to(path) -> None:

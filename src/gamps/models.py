@@ -27,6 +27,10 @@ class ActionEffectModel:
     def __init__(self):
         self.effect_probs = np.full((self.n_actions, self.n_effects), 1.0 / self.n_effects)
 
+    def warm_start(self, previous: ActionEffectModel | None) -> ActionEffectModel:
+        """The weighted MLE is closed form: nothing carries over from a previous fit."""
+        return self
+
     def fit(self, states, actions, next_states, weights) -> ActionEffectModel:
         effects = gw.effect_of_transition(states, next_states)
         weights = np.asarray(weights, dtype=float)
@@ -95,6 +99,10 @@ class LinearGaussianModel:
         self.min_log_std, self.max_log_std = min_log_std, max_log_std
         self.beta = np.zeros(self.n_features)
         self.kappa = np.zeros(self.n_features)
+
+    def warm_start(self, previous: LinearGaussianModel | None) -> LinearGaussianModel:
+        """Each fit converges from its own closed-form start: nothing carries over."""
+        return self
 
     def features(self, states, actions) -> np.ndarray:
         x = np.asarray(states, dtype=float)[..., 0]

@@ -1,17 +1,17 @@
 """Gather every run of an environment into tidy curves, bands (mean, std and a 95% bootstrap CI
 per iteration) and a summary (rule aggregate)."""
 
-from gamps import experiment
+from gamps import experiment, io
 from gamps.analysis import aggregate, statistics
 
 sm = snakemake  # noqa: F821
 experiment.log_to(sm.log[0])
 curves = aggregate.concatenate_runs(sm.input)
-aggregate.write_csv(curves, sm.output.curves)
-aggregate.write_csv(statistics.iteration_statistics(curves), sm.output.bands)
+io.write_csv(curves, sm.output.curves)
+io.write_csv(statistics.iteration_statistics(curves), sm.output.bands)
 summary = statistics.run_summary(curves)
-aggregate.write_csv(summary, sm.output.summary)
+io.write_csv(summary, sm.output.summary)
 title = f"{sm.wildcards.env}: expected return, final and best iteration"
 data_text = aggregate.summary_markdown(summary, title)
-experiment.atomic_write_text(sm.output.markdown, data_text)
+io.atomic_write_text(sm.output.markdown, data_text)
 experiment.log.info("%d runs aggregated", len(sm.input))

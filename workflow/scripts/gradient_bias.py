@@ -2,7 +2,7 @@
 
 import csv
 
-from gamps import data, experiment
+from gamps import data, experiment, io
 
 sm = snakemake  # noqa: F821
 experiment.log_to(sm.log[0])
@@ -14,4 +14,4 @@ for n, dataset, run in zip(cfg["n_trajectories"], sm.input.data, sm.input.runs, 
     with open(run, newline="") as handle:
         returns[n] = [float(row["return"]) for row in csv.DictReader(handle)]
 rows = experiment.gradient_bias(cfg, sm.params.bias_config, seed, datasets, returns)
-experiment.write_records(rows, sm.output[0])
+io.write_records(rows, sm.output[0])

@@ -2,7 +2,7 @@
 
 import json
 
-from gamps import data, experiment
+from gamps import data, experiment, io
 from gamps.domains.gridworld import GridworldDomain, weights_table
 
 sm = snakemake  # noqa: F821
@@ -13,5 +13,5 @@ batch = data.load(sm.input.data[0], expect=expected)
 domain = GridworldDomain(**experiment.domain_params("gridworld", cfg))
 theta = domain.policy.table(batch.meta["behaviour_theta"])
 delta, eta = domain.weight_maps(theta, batch, cfg["q_norm"])
-experiment.atomic_write_text(sm.output.weights, weights_table(delta, eta).to_csv(index=False))
-experiment.atomic_write_text(sm.output.policy, json.dumps({"theta": theta.tolist()}) + "\n")
+io.write_csv(weights_table(delta, eta), sm.output.weights)
+io.atomic_write_text(sm.output.policy, json.dumps({"theta": theta.tolist()}) + "\n")

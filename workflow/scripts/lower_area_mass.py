@@ -2,8 +2,7 @@
 
 import pandas as pd
 
-from gamps import data, experiment
-from gamps.analysis import aggregate
+from gamps import data, experiment, io
 from gamps.domains.gridworld import GridworldDomain, lower_area_mass
 
 sm = snakemake  # noqa: F821
@@ -24,4 +23,4 @@ for seed, path in enumerate(sm.input.data):
             "eta_lower": lower_area_mass(eta),
         }
     )
-aggregate.write_csv(pd.DataFrame(rows), sm.output[0])
+io.write_csv(pd.DataFrame(rows), sm.output[0])

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from gamps import experiment
-from gamps.analysis import claims, report, statistics
+from gamps import experiment, io
+from gamps.analysis import claims, report
 
 sm = snakemake  # noqa: F821
 experiment.log_to(sm.log[0])
@@ -14,8 +14,8 @@ outcomes = {env: pd.read_csv(p) for env, p in zip(envs, sm.input.outcomes, stric
 comparisons = {env: pd.read_csv(p) for env, p in zip(envs, sm.input.comparisons, strict=True)}
 statements = claims.evaluate_claims(pd.read_csv(sm.input.masses), outcomes, comparisons)
 summary = claims.claim_summary(statements)
-statistics.write_csv(statements, sm.output.statements)
-statistics.write_csv(summary, sm.output.summary)
+io.write_csv(statements, sm.output.statements)
+io.write_csv(summary, sm.output.summary)
 text = report.render(
     summary,
     statements,
@@ -30,4 +30,4 @@ text = report.render(
     report.compute_time(Path("results/benchmarks")),
     sm.params.name,
 )
-statistics.write_text(text, sm.output.report)
+io.atomic_write_text(sm.output.report, text)

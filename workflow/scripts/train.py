@@ -1,6 +1,6 @@
 """Run one algorithm on one dataset and write its learning curve (rule train)."""
 
-from gamps import data, experiment
+from gamps import data, experiment, io
 
 sm = snakemake  # noqa: F821
 experiment.log_to(sm.log[0])
@@ -8,4 +8,4 @@ env, n, seed = sm.wildcards.env, int(sm.wildcards.n), int(sm.wildcards.seed)
 expected = experiment.dataset_metadata(env, sm.params.env_config, n, seed)
 batch = data.load(sm.input.data, expect=expected)
 records = experiment.train(env, sm.params.env_config, sm.wildcards.algo, batch, sm.threads)
-experiment.write_records(records, sm.output[0])
+io.write_records(records, sm.output[0])

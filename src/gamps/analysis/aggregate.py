@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..data import atomic_write_text
+from ..algorithms import REGISTRY
 
 KEYS = ["algorithm", "n_trajectories", "seed", "iteration"]
-LABELS = {"gamps": "GAMPS", "ml": "ML", "reinforce": "REINFORCE", "pgt": "PGT"}
+LABELS = {name: entry.label for name, entry in REGISTRY.items()}
 
 
 def concatenate_runs(paths) -> pd.DataFrame:
@@ -50,7 +50,3 @@ def summary_markdown(summary: pd.DataFrame, title: str) -> str:
         )
         lines.append(line)
     return "\n".join(lines) + "\n"
-
-
-def write_csv(frame: pd.DataFrame, path) -> None:
-    atomic_write_text(path, frame.to_csv(index=False, lineterminator="\n"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..data import atomic_write_text
 from .aggregate import LABELS
 
 KEYS = ["policy", "seed", "n_trajectories", "repetition", "iteration", "model", "weights"]
@@ -28,11 +27,6 @@ def concatenate(paths) -> pd.DataFrame:
     """Every seed's rows in one table, in a fixed order (independent of the order of ``paths``)."""
     table = pd.concat((pd.read_csv(p) for p in paths), ignore_index=True)
     return table.sort_values(KEYS, key=_order).reset_index(drop=True)
-
-
-def write_table(table: pd.DataFrame, path) -> None:
-    """The tidy table at 8 significant digits (inf stays 'inf'): small enough to commit."""
-    atomic_write_text(path, table.to_csv(index=False, lineterminator="\n", float_format="%.8g"))
 
 
 def with_ratios(table: pd.DataFrame) -> pd.DataFrame:

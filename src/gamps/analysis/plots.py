@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -16,6 +12,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .. import gridworld as gw  # noqa: E402
+from .. import io  # noqa: E402
 from .aggregate import LABELS  # noqa: E402
 
 PALETTE = dict(zip(LABELS.values(), sns.color_palette("colorblind", len(LABELS)), strict=True))
@@ -24,17 +21,13 @@ PDF_METADATA = {"CreationDate": None, "Creator": None, "Producer": None}
 
 
 def save(fig, paths) -> None:
-    """Save a figure to each path (PDF, PNG) through a temporary file, then rename."""
-    for path in map(Path, paths):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-        os.close(fd)
-        try:
-            kwargs = {"metadata": PDF_METADATA} if path.suffix == ".pdf" else {"dpi": 150}
-            fig.savefig(tmp, bbox_inches="tight", **kwargs)
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+    """Save a figure to each path (PDF, PNG), atomically, with fixed metadata."""
+    io.save_figure(
+        fig,
+        paths,
+        pdf={"metadata": PDF_METADATA, "bbox_inches": "tight"},
+        png={"dpi": 150, "bbox_inches": "tight"},
+    )
     plt.close(fig)
 
 

@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..data import atomic_write_text
-from .aggregate import EXTRA_METRICS, KEYS, _algorithm_order, display_name, write_csv
+from .aggregate import EXTRA_METRICS, KEYS, _algorithm_order, display_name
 
 __all__ = [
     "OUTCOMES",
@@ -39,8 +38,6 @@ __all__ = [
     "run_summary",
     "wilcoxon_p",
     "group_seed",
-    "write_csv",
-    "write_text",
 ]
 
 RUN = ["algorithm", "n_trajectories", "seed"]
@@ -561,8 +558,3 @@ def comparison_markdown(comparisons: pd.DataFrame, title: str, reference: str | 
         f"Δ < 0 and P < 0.5 favour {ref}.",
     ]
     return "\n".join(lines) + "\n"
-
-
-def write_text(text: str, path) -> None:
-    """Write a Markdown or LaTeX table atomically."""
-    atomic_write_text(path, text)

@@ -249,11 +249,10 @@ def exact_weights(analysis: BiasAnalysis, algorithm: str, behaviour_pi: np.ndarr
     expectations under pi). ML: the undiscounted visitation of the behaviour policy, since unit
     weights count every observed transition of pi_b's data, whatever the current policy.
     """
-    if algorithm == "gamps":
-        return analysis.eta_mass
-    if algorithm == "ml":
-        return visitation(analysis.mdp, behaviour_pi)
-    raise ValueError(f"{algorithm!r} learns no model")
+    limit = algorithms.get(algorithm).exact_weights
+    if limit is None:
+        raise ValueError(f"{algorithm!r} has no exact limit of its model weights")
+    return limit(analysis, behaviour_pi)
 
 
 def normalised(x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,74 @@
+"""Every file the package writes goes through here: a temporary file in the target's folder, then
+an atomic rename, so a reader never sees half a file and an interrupted job leaves none behind."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PathLike = str | os.PathLike[str]
+
+
+def _temporary_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def atomic_write(path: PathLike, write: Callable[[IO[bytes]], object]) -> None:
+    """Call ``write`` on a binary handle of a temporary file beside ``path``, then rename it.
+
+    Temporary files that a killed earlier writer of the same path left behind are removed first
+    (one job writes one path at a time, so none of them can still be in use).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f"{glob.escape(_temporary_prefix(path))}*.tmp"):
+        stale.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temporary_prefix(path), suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: PathLike, text: str) -> None:
+    atomic_write(path, lambda handle: handle.write(text.encode()))
+
+
+def write_csv(frame: pd.DataFrame, path: PathLike, float_format: str | None = None) -> None:
+    """A DataFrame as CSV, without its index (floats at full precision unless ``float_format``)."""
+    atomic_write_text(
+        path, frame.to_csv(index=False, lineterminator="\n", float_format=float_format)
+    )
+
+
+def write_records(records: Iterable[Mapping[str, Any]], path: PathLike) -> None:
+    """Records (dicts with the same keys) as CSV, floats at full precision: reruns compare bit
+    for bit."""
+    records = list(records)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(records[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def save_figure(fig: Any, paths: Iterable[PathLike], **kwargs_by_suffix: dict[str, Any]) -> None:
+    """Save a matplotlib figure to each path; ``kwargs_by_suffix["pdf"]`` etc. go to savefig.
+
+    matplotlib picks the format from the name, so the temporary file keeps the suffix."""
+    for path in map(Path, paths):
+        kwargs = kwargs_by_suffix.get(path.suffix.lstrip("."), {})
+        fmt = path.suffix.lstrip(".")
+        atomic_write(path, lambda handle, kw=kwargs, f=fmt: fig.savefig(handle, format=f, **kw))
