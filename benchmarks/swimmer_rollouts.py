@@ -1,15 +1,15 @@
 """Throughput of the swimmer's model rollouts (Eq. 4) against this machine's dense matrix-multiply
 peak, measured in the same run with the same number of threads.
 
-Q^{pi, p_hat} is estimated for every (s_t, a_t) of one paper-scale dataset (N = 100 trajectories
-of horizon 100, M rollouts each) by the pipeline's fused engine (``SwimmerDomain.q_values``, i.e.
-``gamps.mlp_rollouts``) and, for comparison, by the generic engine ``gamps.value.monte_carlo_q``
-with the model's own ``sample``. Useful FLOPs are those of the MLP's matrix products,
-2 * (10*32 + 32*32 + 32*20) per model step, plus the policy's mean (2 * 8 * 2); element-wise work
-(tanh, noise, the reward) and the products of the fused engine's bias units are not counted. The
-peak is the best of torch's and numpy's float32 GEMM on 2048 x 2048 matrices.
+Q^{pi, p_hat} is estimated for every (s_t, a_t) of one paper-scale dataset (N = 100 trajectories of
+horizon 100, M rollouts each) by the pipeline's fused engine (``SwimmerDomain.q_values``, i.e.
+``gamps.domains.swimmer.rollouts``) and, for comparison, by the generic engine
+``gamps.value.monte_carlo_q`` with the model's own ``sample``. Useful FLOPs are those of the MLP's
+matrix products, 2 * (10*32 + 32*32 + 32*20) per model step, plus the policy's mean (2 * 8 * 2);
+element-wise work (tanh, noise, the reward) and the products of the fused engine's bias units are
+not counted. The peak is the best of torch's and numpy's float32 GEMM on 2048 x 2048 matrices.
 
-    python benchmarks/swimmer_rollouts.py [--threads 1] [--rollouts M] [--repeats 3]
+python benchmarks/swimmer_rollouts.py [--threads 1] [--rollouts M] [--repeats 3]
 """
 
 import argparse
@@ -21,15 +21,15 @@ import torch
 from common import gamps_model_on_a_dataset
 from threadpoolctl import threadpool_limits
 
-from gamps import swimmer as sw
-from gamps.domains import MonteCarloQMixin
+from gamps.domains import MonteCarloQDomain
 from gamps.domains.swimmer import SwimmerDomain
+from gamps.domains.swimmer import dynamics as sw
 
 
 class GenericEngine(SwimmerDomain):
     """The swimmer with the generic engine ``value.monte_carlo_q``."""
 
-    rollout_q = MonteCarloQMixin.rollout_q
+    rollout_q = MonteCarloQDomain.rollout_q
 
 
 def matmul_peak(size: int = 2048, repeats: int = 10) -> dict[str, float]:

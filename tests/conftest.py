@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gamps import gridworld as gw
 from gamps.domains.gridworld import GridworldDomain
+from gamps.domains.gridworld import dynamics as gw
 from gamps.policies import BoltzmannPolicy
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from gamps import data
-from gamps import gridworld as gw
 from gamps.data import DatasetError, TrajectoryBatch
+from gamps.domains.gridworld import dynamics as gw
 
 
 @pytest.fixture

@@ -9,9 +9,11 @@ import pytest
 from conftest import run_snakemake
 
 from gamps import algorithms, bias, exact, experiment
-from gamps import gridworld as gw
 from gamps.analysis import gradient_bias as gb_table
-from gamps.models import ActionEffectModel
+from gamps.domains.gridworld import dynamics as gw
+from gamps.domains.gridworld import gradient_bias as gb
+from gamps.domains.gridworld.model import ActionEffectModel
+from gamps.policies import tabular_score_norms
 from gamps.value import finite_horizon_q
 
 #: Rounding slack of the bound checks: every quantity is a sum of at most ~10^4 products of
@@ -52,7 +54,7 @@ def assert_bound_chain(analysis: bias.BiasAnalysis, p_hat: np.ndarray) -> None:
 def test_score_norms_match_the_policy(policy, generic_theta, q):
     s, a = np.divmod(np.arange(100), 4)
     expected = policy.score_norm(generic_theta, s, a, q=q).reshape(25, 4)
-    got = bias.score_norms(policy.probs(generic_theta), q)
+    got = tabular_score_norms(policy.probs(generic_theta), q)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
@@ -187,7 +189,7 @@ def test_bound_holds_on_pipeline_cases():
             n: [r["return"] for r in experiment.train("gridworld", cfg, "gamps", batch)]
             for n, batch in datasets.items()
         }
-        rows += experiment.gradient_bias(cfg, bias_config, seed, datasets, returns)
+        rows += gb.gradient_bias(cfg, bias_config, seed, datasets, returns)
     table = pd.DataFrame(rows)
     assert len(table) == 3 * (2 + 3 * 2 * 2 + 2 * 7 * 4)
     numbers = table.select_dtypes("number")
@@ -223,14 +225,14 @@ def test_recomputed_path_must_match_the_recorded_run():
     batch = experiment.collect_dataset("gridworld", cfg, 30, 0)
     returns = [r["return"] for r in experiment.train("gridworld", cfg, "gamps", batch)]
     bias_config = {"n_trajectories": [10], "repetitions": 1, "path_every": 2}
-    rows = experiment.gradient_bias(cfg, bias_config, 0, {30: batch}, {30: returns})
+    rows = gb.gradient_bias(cfg, bias_config, 0, {30: batch}, {30: returns})
     path_iterations = sorted({r["iteration"] for r in rows if r["policy"] == "gamps_path"})
     assert path_iterations == [0, 2, 3]  # every second iteration and the last
     wrong = {30: np.array(returns) + 1e-6}
     with pytest.raises(ValueError, match="differs from the run's"):
-        experiment.gradient_bias(cfg, bias_config, 0, {30: batch}, wrong)
+        gb.gradient_bias(cfg, bias_config, 0, {30: batch}, wrong)
     with pytest.raises(ValueError, match="not collected by this seed"):
-        experiment.gradient_bias(cfg, bias_config, 1, {30: batch}, {30: returns})
+        gb.gradient_bias(cfg, bias_config, 1, {30: batch}, {30: returns})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,7 +302,7 @@ def test_sample_fit_is_the_fit_of_algorithm_1(domain, behaviour_theta):
     theta = behaviour_theta + np.random.default_rng(9).normal(0, 0.3, size=100)
     log_rho = algorithms.log_ratios(domain, theta, batch)
     for algorithm in ("ml", "gamps"):
-        model, wmap = bias.sample_fit(domain, algorithm, theta, batch, 2.0)
+        model, wmap = gb.sample_fit(domain, algorithm, theta, batch, 2.0)
         reference = algorithms.fit_model(domain, algorithm, theta, batch, log_rho, 2.0)
         np.testing.assert_array_equal(model.effect_probs, reference.effect_probs)
         assert wmap.sum() == pytest.approx(1.0) and (wmap >= 0).all()
@@ -337,7 +339,7 @@ def test_fits_on_samples_converge_to_the_exact_fits(domain, behaviour_theta, alg
     log_rho = algorithms.log_ratios(domain, theta, batch)
     step_weights = algorithms.model_weights(domain, algorithm, theta, batch, log_rho, 2.0)
     est, se = effect_ratio_estimate(domain, batch, step_weights)
-    sample_fit, _ = bias.sample_fit(domain, algorithm, theta, batch, 2.0)
+    sample_fit, _ = gb.sample_fit(domain, algorithm, theta, batch, 2.0)
     np.testing.assert_allclose(sample_fit.effect_probs, est, atol=1e-12)
     error = np.abs(est - exact_fit.effect_probs)
     assert np.all(error <= 5 * se + 1e-12), (error / se).max()  # CLT: 5 standard errors
@@ -353,10 +355,10 @@ def test_exact_limits_at_every_seed_are_finite_and_gamps_is_better_on_average(do
     the MVG closer in direction to the true gradient (the mechanism of Theorem 3.2)."""
     cosines = {"ml": [], "gamps": []}
     for seed in range(20):
-        theta_b = domain.behaviour_parameters(experiment._rng(seed, 0))
+        theta_b = domain.behaviour_parameters(experiment.rng(seed, 0))
         pi_b = domain.policy.probs(theta_b)
         analysis = bias.BiasAnalysis(domain.mdp, pi_b)
-        for row in bias.exact_rows(domain, analysis, pi_b):
+        for row in gb.exact_rows(domain, analysis, pi_b):
             assert np.isfinite(row["bound"]) and row["bias"] <= row["bound_l1"]
             cosines[row["model"]].append(row["cosine"])
     assert np.mean(cosines["gamps"]) > np.mean(cosines["ml"])
@@ -395,7 +397,7 @@ def test_lemma_4_1_monte_carlo_rate(
     for i, n in enumerate(sizes):
         for r in range(repetitions):
             batch = domain.collect(behaviour, int(n), rng)
-            _, wmap = bias.sample_fit(domain, algorithm, theta, batch, 2.0)
+            _, wmap = gb.sample_fit(domain, algorithm, theta, batch, 2.0)
             errors[i, r] = np.abs(wmap - limit).sum()
     x = np.log(sizes)
     slope = np.polyfit(x, np.log(errors.mean(axis=1)), 1)[0]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gamps import exact, gradients, weights
-from gamps import gridworld as gw
-from gamps.models import ActionEffectModel
+from gamps.domains.gridworld import dynamics as gw
+from gamps.domains.gridworld.model import ActionEffectModel
 from gamps.value import finite_horizon_q
 
 GAMMA = 0.9

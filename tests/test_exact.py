@@ -7,7 +7,8 @@ import pytest
 from scipy import sparse
 
 from gamps import exact, weights
-from gamps import gridworld as gw
+from gamps.domains.gridworld import dynamics as gw
+from gamps.domains.gridworld.figure1 import weight_maps
 from gamps.value import expected_return, finite_horizon_q
 
 # ---------------------------------------------------------------------------------------------
@@ -300,7 +301,7 @@ def test_lemma_4_1_on_policy_weights_converge_to_eta(domain, behaviour_theta):
         discount = np.where(batch.mask, domain.gamma ** np.arange(domain.horizon), 0.0)
         est_delta, se_delta = ratio_estimate(batch, discount)
         # the pipeline's Figure 1 maps are exactly these normalised accumulations
-        delta_map, eta_map = domain.weight_maps(behaviour_theta, batch, 2.0)
+        delta_map, eta_map = weight_maps(domain, behaviour_theta, batch, 2.0)
         np.testing.assert_allclose(delta_map.ravel(), est_delta, rtol=1e-9, atol=1e-15)
         np.testing.assert_allclose(eta_map.ravel(), est_eta, rtol=1e-9, atol=1e-15)
         errors_eta.append(np.abs(est_eta - eta.ravel()).sum())

@@ -10,9 +10,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import gamps.envs  # noqa: F401  (registers the environment)
-from gamps import gridworld as gw
+from gamps.domains.gridworld import dynamics as gw
+from gamps.domains.gridworld.env import TwoAreasGridworld
 from gamps.envs import GRIDWORLD_ID
-from gamps.envs.gridworld import TwoAreasGridworld
 
 UP, DOWN, LEFT, RIGHT = range(4)
 

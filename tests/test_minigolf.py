@@ -17,10 +17,10 @@ from gymnasium.utils.env_checker import check_env
 from scipy.stats import truncnorm
 
 import gamps.envs  # noqa: F401  (registers the environments)
-from gamps import minigolf as mg
 from gamps.domains.minigolf import MinigolfDomain
+from gamps.domains.minigolf import physics as mg
+from gamps.domains.minigolf.model import LinearGaussianModel
 from gamps.envs import MINIGOLF_ID
-from gamps.models import LinearGaussianModel
 from gamps.policies import GaussianPolicy, RadialBasis
 
 # Hand-computed from the spec's constants (f g 5/7, and (2h - r)^2 g / (2r) / (2d)):

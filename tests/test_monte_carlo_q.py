@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gamps import minigolf as mg
 from gamps.domains.minigolf import MinigolfDomain
-from gamps.models import LinearGaussianModel
+from gamps.domains.minigolf import physics as mg
+from gamps.domains.minigolf.model import LinearGaussianModel
 from gamps.policies import GaussianPolicy, Identity
 from gamps.value import monte_carlo_q
 

@@ -3,12 +3,13 @@ a log warning), and a non-finite return or gradient stops the run instead of bec
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
 import pytest
 
-from gamps import algorithms, gradients, weights
+from gamps import algorithms, weights
 
 N = 100
 
@@ -78,7 +79,8 @@ def test_non_finite_gradient_stops_the_run(domain, batch, behaviour_theta, monke
     def overflowing(log_rho, rewards, gamma, mask):
         return np.full(mask.shape, np.inf)
 
-    monkeypatch.setattr(gradients, "pgt_coefficients", overflowing)
+    pgt = dataclasses.replace(algorithms.REGISTRY["pgt"], coefficients=overflowing)
+    monkeypatch.setitem(algorithms.REGISTRY, "pgt", pgt)
     with (
         np.errstate(invalid="ignore"),
         pytest.raises(FloatingPointError, match=r"pgt: gradient at theta_0 .*not finite"),

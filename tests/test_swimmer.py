@@ -18,10 +18,11 @@ import torch
 import yaml
 from scipy import stats
 
-from gamps import experiment, mlp_rollouts
-from gamps import swimmer as sw
-from gamps.domains.swimmer import SwimmerDomain, SwimmerFeatures
-from gamps.neural_model import MLPGaussianModel
+from gamps import experiment
+from gamps.domains.swimmer import dynamics as sw
+from gamps.domains.swimmer import rollouts as mlp_rollouts
+from gamps.domains.swimmer.domain import SwimmerDomain, SwimmerFeatures
+from gamps.domains.swimmer.model import MLPGaussianModel
 from gamps.value import monte_carlo_q
 
 

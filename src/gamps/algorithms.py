@@ -121,14 +121,21 @@ def model_weights(domain, algorithm: str, theta, batch: TrajectoryBatch, log_rho
 
 
 def fit_model(domain, algorithm, theta, batch, log_rho, q_norm, previous=None):
-    """Line 4 of Algorithm 1: the weighted MLE of the domain's model class on the dataset.
-
-    Models that learn iteratively start from the previous iteration's fit (``warm_start``)."""
+    """Line 4 of Algorithm 1: the weighted MLE of the domain's model class on the dataset."""
     w = model_weights(domain, algorithm, theta, batch, log_rho, q_norm)
+    return fit_weighted(domain, batch, w, previous)
+
+
+def fit_weighted(domain, batch: TrajectoryBatch, step_weights, previous=None):
+    """The domain's model class fitted on every valid transition of the batch with per-step
+    weights [N, T]; an iterative fit starts from ``previous`` (``warm_start``)."""
     keep = batch.mask
     model = domain.make_model().warm_start(previous)
     return model.fit(
-        batch.states[:, :-1][keep], batch.actions[keep], batch.states[:, 1:][keep], w[keep]
+        batch.states[:, :-1][keep],
+        batch.actions[keep],
+        batch.states[:, 1:][keep],
+        step_weights[keep],
     )
 
 

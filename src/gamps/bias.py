@@ -67,17 +67,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import algorithms, exact
-from .data import TrajectoryBatch
+from .policies import tabular_score_norms
 from .value import finite_horizon_q
-
-MODEL_BASED = algorithms.MODEL_BASED  # the algorithms that learn a model: GAMPS and ML
-
-
-def score_norms(pi: np.ndarray, q: float = 2.0) -> np.ndarray:
-    """Score norms of a tabular Boltzmann policy, ||e_a - pi(. | s)||_q for every (s, a), [S, A]."""
-    n_actions = pi.shape[1]
-    local = np.eye(n_actions)[None, :, :] - pi[:, None, :]
-    return np.linalg.norm(local, ord=q, axis=-1)
 
 
 def visitation(mdp: exact.FiniteMDP, pi) -> np.ndarray:
@@ -149,7 +140,7 @@ class BiasAnalysis:
 
     def __init__(self, mdp: exact.FiniteMDP, pi: np.ndarray, q: float = 2.0):
         self.mdp, self.pi, self.q = mdp, np.asarray(pi, dtype=float), q
-        self.score_norm = score_norms(self.pi, q)
+        self.score_norm = tabular_score_norms(self.pi, q)
         self.eta_mass = exact.gradient_aware_occupancy(mdp, self.pi, self.score_norm, False)
         self.normaliser = float(self.eta_mass.sum())  # W
         self.eta = self.eta_mass / self.normaliser if self.normaliser > 0 else self.eta_mass
@@ -217,31 +208,6 @@ def fit_on_distribution(model, mdp: exact.FiniteMDP, sa_weights: np.ndarray):
     return model.fit(s, a, s_next, mass[s, a, s_next])
 
 
-def weight_map(batch: TrajectoryBatch, step_weights: np.ndarray, shape) -> np.ndarray:
-    """Per-step weights accumulated per (s_t, a_t) and normalised to sum 1 (Figure 1's maps, and
-    the sample counterpart of eta in Lemma 4.1)."""
-    keep = batch.mask
-    index = np.ravel_multi_index((batch.states[:, :-1][keep], batch.actions[keep]), shape)
-    total = np.bincount(index, weights=step_weights[keep], minlength=int(np.prod(shape)))
-    return (total / total.sum() if total.sum() > 0 else total).reshape(shape)
-
-
-def sample_fit(domain, algorithm: str, theta, batch: TrajectoryBatch, q: float):
-    """The model Algorithm 1 fits at theta (as ``algorithms.fit_model``: Eq. 3 for GAMPS, unit
-    weights for ML) and the normalised map of its weights per (s, a), from one computation of the
-    weights."""
-    log_rho = algorithms.log_ratios(domain, theta, batch)
-    step_weights = algorithms.model_weights(domain, algorithm, theta, batch, log_rho, q)
-    keep = batch.mask
-    model = domain.make_model().fit(
-        batch.states[:, :-1][keep],
-        batch.actions[keep],
-        batch.states[:, 1:][keep],
-        step_weights[keep],
-    )
-    return model, weight_map(batch, step_weights, domain.mdp.reward.shape)
-
-
 def exact_weights(analysis: BiasAnalysis, algorithm: str, behaviour_pi: np.ndarray) -> np.ndarray:
     """The N -> inf limit of an algorithm's model weights per (s, a), unnormalised.
 
@@ -257,55 +223,3 @@ def exact_weights(analysis: BiasAnalysis, algorithm: str, behaviour_pi: np.ndarr
 
 def normalised(x: np.ndarray) -> np.ndarray:
     return x / x.sum() if x.sum() > 0 else x
-
-
-def record(result: GradientBias, weight_l1: float) -> dict:
-    """One row of results/gridworld/gradient_bias.csv (without its identifying columns)."""
-    return {
-        "grad_norm": result.grad_norm,
-        "bias": result.bias,
-        "cosine": result.cosine,
-        "expected_kl": result.expected_kl,
-        "weighted_q_error": result.weighted_q_error,
-        "bound_l1": result.bound_l1,
-        "bound": result.bound,
-        "weight_l1": weight_l1,
-    }
-
-
-def exact_rows(domain, analysis: BiasAnalysis, behaviour_pi: np.ndarray) -> list[dict]:
-    """One row per model-based algorithm: its model fitted on the exact distribution (the
-    N -> inf limit, ``weights = "exact"``)."""
-    rows = []
-    for algorithm in MODEL_BASED:
-        limit = exact_weights(analysis, algorithm, behaviour_pi)
-        model = fit_on_distribution(domain.make_model(), domain.mdp, limit)
-        result = analysis.evaluate(model.transition_tensor())
-        rows.append({"model": algorithm, "weights": "exact", **record(result, 0.0)})
-    return rows
-
-
-def sample_rows(
-    domain,
-    analysis: BiasAnalysis,
-    behaviour_pi: np.ndarray,
-    theta,
-    batch: TrajectoryBatch,
-    q: float,
-    fixed_models: dict | None = None,
-) -> list[dict]:
-    """One row per model-based algorithm: the model Algorithm 1 fits on ``batch`` at theta
-    (``weights = "sample"``); ``weight_l1`` is the L1 distance of its normalised weight map from
-    the exact limit. ``fixed_models`` holds precomputed (model, map) pairs of algorithms whose
-    fit does not depend on theta (ML)."""
-    rows = []
-    for algorithm in MODEL_BASED:
-        if fixed_models and algorithm in fixed_models:
-            model, wmap = fixed_models[algorithm]
-        else:
-            model, wmap = sample_fit(domain, algorithm, theta, batch, q)
-        result = analysis.evaluate(model.transition_tensor())
-        limit = normalised(exact_weights(analysis, algorithm, behaviour_pi))
-        weight_l1 = float(np.abs(wmap - limit).sum())
-        rows.append({"model": algorithm, "weights": "sample", **record(result, weight_l1)})
-    return rows

@@ -17,7 +17,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from . import algorithms, bias
+from . import algorithms
 from .algorithms import Settings, batch_policy_search
 from .data import TrajectoryBatch
 from .domains import make_domain
@@ -32,7 +32,8 @@ SETTINGS_KEYS = (
 log = logging.getLogger(__name__)
 
 
-def _rng(seed: int, *key: int) -> np.random.Generator:
+def rng(seed: int, *key: int) -> np.random.Generator:
+    """The generator of spawn key ``key`` of run seed ``seed`` (the table above)."""
     return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=key))
 
 
@@ -51,8 +52,8 @@ def dataset_metadata(env: str, env_config: dict, n: int, seed: int) -> dict:
 def collect_dataset(env: str, env_config: dict, n: int, seed: int) -> TrajectoryBatch:
     """Draw pi_b from the seed, then N trajectories of it; the metadata records both."""
     domain = make_domain(env, domain_params(env, env_config))
-    theta_b = domain.behaviour_parameters(_rng(seed, 0))
-    batch = domain.collect(theta_b, n, _rng(seed, 1, n))
+    theta_b = domain.behaviour_parameters(rng(seed, 0))
+    batch = domain.collect(theta_b, n, rng(seed, 1, n))
     meta = dataset_metadata(env, env_config, n, seed) | {
         "behaviour_theta": theta_b.tolist(),
         "gamps_version": version("gamps"),
@@ -76,8 +77,7 @@ def train(
     (the learning path)."""
     algorithms.get(algorithm)
     domain = make_domain(env, domain_params(env, env_config))
-    if hasattr(domain, "set_threads"):
-        domain.set_threads(threads)
+    domain.set_threads(threads)
     settings = Settings(**{key: env_config[key] for key in SETTINGS_KEYS})
     n, seed = batch.meta["n_trajectories"], batch.meta["seed"]
     theta0 = np.asarray(batch.meta["behaviour_theta"])
@@ -87,67 +87,12 @@ def train(
         batch,
         theta0,
         settings,
-        _rng(seed, 2, n),
-        evaluation_rng=lambda k: _rng(seed, 3, n, k),
+        rng(seed, 2, n),
+        evaluation_rng=lambda k: rng(seed, 3, n, k),
         trace=trace,
     )
     ident = {"algorithm": algorithm, "n_trajectories": n, "seed": seed}
     return [ident | record for record in records]
-
-
-def gradient_bias(
-    env_config: dict,
-    bias_config: dict,
-    seed: int,
-    datasets: dict[int, TrajectoryBatch],
-    recorded_returns: dict[int, np.ndarray],
-) -> list[dict]:
-    """The gradient-bias diagnostics of run seed s on the gridworld (gamps.bias).
-
-    policy = "behaviour": pi_b of the seed; the ML and GAMPS models fitted on the exact
-    distributions (n_trajectories = 0) and on ``repetitions`` fresh datasets of each size in
-    ``bias_config["n_trajectories"]``. policy = "gamps_path": theta_k of the GAMPS run on the
-    pipeline's dataset of each size N (``datasets``), recomputed (Algorithm 1 is deterministic on
-    the gridworld) and checked against the train job's returns; every ``path_every``-th iteration
-    and the last, with the models fitted on that dataset and on the exact distributions.
-    """
-    domain = make_domain("gridworld", domain_params("gridworld", env_config))
-    q = env_config["q_norm"]
-    theta_b = domain.behaviour_parameters(_rng(seed, 0))
-    pi_b = domain.policy.probs(theta_b)
-    rows = []
-
-    def add(policy, n, rep, k, new_rows):
-        ident = {"policy": policy, "seed": seed, "n_trajectories": n, "repetition": rep}
-        rows.extend(ident | {"iteration": k} | row for row in new_rows)
-
-    analysis = bias.BiasAnalysis(domain.mdp, pi_b, q)
-    add("behaviour", 0, 0, 0, bias.exact_rows(domain, analysis, pi_b))
-    for n in bias_config["n_trajectories"]:
-        for rep in range(bias_config["repetitions"]):
-            batch = domain.collect(theta_b, n, _rng(seed, 4, n, rep))
-            new_rows = bias.sample_rows(domain, analysis, pi_b, theta_b, batch, q)
-            add("behaviour", n, rep, 0, new_rows)
-
-    for n, batch in sorted(datasets.items()):
-        if not np.array_equal(batch.meta["behaviour_theta"], theta_b):
-            raise ValueError(f"dataset N={n} of seed {seed} was not collected by this seed's pi_b")
-        path: list[np.ndarray] = []
-        records = train("gridworld", env_config, "gamps", batch, trace=path)
-        returns = np.array([r["return"] for r in records])
-        if not np.allclose(returns, recorded_returns[n], rtol=1e-12, atol=0):
-            raise ValueError(f"recomputed GAMPS path (N={n}, seed {seed}) differs from the run's")
-        ml_fit = bias.sample_fit(domain, "ml", theta_b, batch, q)  # independent of theta
-        last = len(path) - 1
-        for k in sorted({*range(0, last + 1, bias_config["path_every"]), last}):
-            analysis = bias.BiasAnalysis(domain.mdp, domain.policy.probs(path[k]), q)
-            add("gamps_path", n, 0, k, bias.exact_rows(domain, analysis, pi_b))
-            new_rows = bias.sample_rows(
-                domain, analysis, pi_b, path[k], batch, q, fixed_models={"ml": ml_fit}
-            )
-            add("gamps_path", n, 0, k, new_rows)
-    log.info("seed %d: %d gradient-bias rows", seed, len(rows))
-    return rows
 
 
 def log_to(path) -> None:

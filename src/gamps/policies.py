@@ -6,7 +6,23 @@ The score is the gradient of log pi_theta(a | s) with respect to the flat parame
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
+
+
+class Policy(Protocol):
+    """What Algorithm 1 needs of a policy class, on whole arrays of states and actions."""
+
+    dim: int
+
+    def log_prob(self, theta, states, actions) -> np.ndarray: ...
+
+    def score_norm(self, theta, states, actions, q: float = 2.0) -> np.ndarray: ...
+
+    def score_dot(self, theta, states, actions, coef) -> np.ndarray: ...
+
+    def sample(self, theta, states, rng: np.random.Generator) -> np.ndarray: ...
 
 
 def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -58,14 +74,20 @@ class BoltzmannPolicy:
 
     def score_norm(self, theta, states, actions, q: float = 2.0) -> np.ndarray:
         """||grad_theta log pi(a | s)||_q without building the full score."""
-        local = np.eye(self.n_actions)[actions] - self.probs(theta)[states]
-        return np.linalg.norm(local, ord=q, axis=-1)
+        return tabular_score_norms(self.probs(theta), q)[states, actions]
 
     def sample(self, theta, states, rng: np.random.Generator) -> np.ndarray:
         """Draw a ~ pi(. | s) for an array of states by inverting the CDF."""
         cdf = np.cumsum(self.probs(theta)[states], axis=-1)
         u = rng.random(np.shape(states) + (1,))
         return np.minimum((u > cdf).sum(axis=-1), self.n_actions - 1)
+
+
+def tabular_score_norms(pi: np.ndarray, q: float = 2.0) -> np.ndarray:
+    """||e_a - pi(. | s)||_q for every (s, a) of a tabular Boltzmann policy pi [S, A]: the q-norm
+    of its score, whose only non-zero row is row s."""
+    local = np.eye(pi.shape[1])[None, :, :] - pi[:, None, :]
+    return np.linalg.norm(local, ord=q, axis=-1)
 
 
 class RadialBasis:

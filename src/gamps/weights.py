@@ -54,3 +54,12 @@ def effective_sample_size(log_w) -> float:
     if not np.any(np.isfinite(log_w)):
         return 0.0
     return float(np.exp(2 * np.logaddexp.reduce(log_w) - np.logaddexp.reduce(2 * log_w)))
+
+
+def state_action_map(states, actions, step_weights, mask, shape) -> np.ndarray:
+    """Per-step weights of a tabular batch accumulated per (s_t, a_t) and normalised to sum 1
+    (Figure 1's maps of delta and eta; the sample counterpart of eta in Lemma 4.1). ``states``
+    and ``actions`` are [N, T] indices, ``shape`` is (n_states, n_actions)."""
+    index = np.ravel_multi_index((states[mask], actions[mask]), shape)
+    total = np.bincount(index, weights=step_weights[mask], minlength=int(np.prod(shape)))
+    return (total / total.sum() if total.sum() > 0 else total).reshape(shape)

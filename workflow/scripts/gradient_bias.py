@@ -3,6 +3,7 @@
 import csv
 
 from gamps import data, experiment, io
+from gamps.domains.gridworld.gradient_bias import gradient_bias
 
 sm = snakemake  # noqa: F821
 experiment.log_to(sm.log[0])
@@ -13,5 +14,5 @@ for n, dataset, run in zip(cfg["n_trajectories"], sm.input.data, sm.input.runs, 
     datasets[n] = data.load(dataset, expect=expected)
     with open(run, newline="") as handle:
         returns[n] = [float(row["return"]) for row in csv.DictReader(handle)]
-rows = experiment.gradient_bias(cfg, sm.params.bias_config, seed, datasets, returns)
+rows = gradient_bias(cfg, sm.params.bias_config, seed, datasets, returns)
 io.write_records(rows, sm.output[0])

@@ -3,7 +3,8 @@
 import pandas as pd
 
 from gamps import data, experiment, io
-from gamps.domains.gridworld import GridworldDomain, lower_area_mass
+from gamps.domains.gridworld import GridworldDomain
+from gamps.domains.gridworld.figure1 import lower_area_mass, weight_maps
 
 sm = snakemake  # noqa: F821
 experiment.log_to(sm.log[0])
@@ -14,7 +15,7 @@ rows = []
 for seed, path in enumerate(sm.input.data):
     batch = data.load(path, expect=experiment.dataset_metadata("gridworld", cfg, n, seed))
     theta = domain.policy.table(batch.meta["behaviour_theta"])
-    delta, eta = domain.weight_maps(theta, batch, cfg["q_norm"])
+    delta, eta = weight_maps(domain, theta, batch, cfg["q_norm"])
     rows.append(
         {
             "seed": seed,

@@ -11,8 +11,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .. import gridworld as gw  # noqa: E402
 from .. import io  # noqa: E402
+from ..domains.gridworld import dynamics as gw  # noqa: E402
 from .aggregate import LABELS  # noqa: E402
 
 PALETTE = dict(zip(LABELS.values(), sns.color_palette("colorblind", len(LABELS)), strict=True))

@@ -1,7 +1,7 @@
 """The Swimmer (MuJoCo) as a domain of Algorithm 1 (Section 7.2, Figure 3 right).
 
 Datasets and evaluations run the real Swimmer-v5; Q^{pi, p_hat} comes from Eq. 4 in the
-MLP-Gaussian model with the known reward, by the fused rollouts of ``mlp_rollouts`` (the generic
+MLP-Gaussian model with the known reward, by the fused rollouts of ``rollouts`` (the generic
 ``value.monte_carlo_q`` computes the same, slower).
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import swimmer as sw
-from ..data import TrajectoryBatch
-from ..policies import GaussianPolicy
-from . import MonteCarloQMixin, PolicyBatchMixin
+from ...data import TrajectoryBatch
+from ...policies import GaussianPolicy
+from ..base import MonteCarloQDomain
+from . import dynamics as sw
 
 
 class SwimmerFeatures:
@@ -24,7 +24,12 @@ class SwimmerFeatures:
         return sw.features(states)
 
 
-class SwimmerDomain(MonteCarloQMixin, PolicyBatchMixin):
+class SwimmerDomain(MonteCarloQDomain):
+    """MuJoCo's Swimmer-v5 (``dynamics``); pi is Gaussian with a mean linear in the 8 joint
+    features, the model the torch ``MLPGaussianModel`` with the fused rollouts of ``rollouts``."""
+
+    name = "swimmer"
+    policy: GaussianPolicy
     reward_and_done = staticmethod(sw.reward_and_done)
 
     def __init__(
@@ -33,7 +38,7 @@ class SwimmerDomain(MonteCarloQMixin, PolicyBatchMixin):
         horizon: int = 100,
         policy_std: float = 0.3,
         behaviour_weight_std: float = 0.1,
-        rollouts: int = 10,
+        rollouts: int = 5,
         evaluation_episodes: int = 20,
         model_steps: int = 300,
         model_warm_steps: int = 60,
@@ -89,7 +94,7 @@ class SwimmerDomain(MonteCarloQMixin, PolicyBatchMixin):
         return self.simulate(theta, n, rng)
 
     def make_model(self):
-        from ..neural_model import MLPGaussianModel, set_threads
+        from .model import MLPGaussianModel, set_threads
 
         set_threads(self.threads)
         return MLPGaussianModel(
@@ -97,10 +102,10 @@ class SwimmerDomain(MonteCarloQMixin, PolicyBatchMixin):
         )
 
     def rollout_q(self, model, theta, states, actions, steps, rng: np.random.Generator):
-        """Eq. 4 by the fused engine of ``mlp_rollouts`` (the same law as the generic one)."""
-        from .. import mlp_rollouts
+        """Eq. 4 by the fused engine of ``rollouts`` (the same law as the generic one)."""
+        from .rollouts import monte_carlo_q as fused_monte_carlo_q
 
-        return mlp_rollouts.monte_carlo_q(
+        return fused_monte_carlo_q(
             model,
             self.policy.weights(theta),
             self.policy.std,

@@ -6,7 +6,7 @@ or from the lower area into the upper one leaves the agent in place. The goal G 
 absorbing and free; every other step costs -1.
 
 Everything is derived from one deterministic table ``NEXT_STATE[s, a]``: the gymnasium environment
-(gamps.envs.gridworld) steps through it, the batch sampler indexes it for whole arrays of agents,
+(``env``) steps through it, the batch sampler indexes it for whole arrays of agents,
 and the exact transition tensor is its one-hot form. This module needs only numpy, so pipeline
 jobs that simulate the gridworld start fast.
 """

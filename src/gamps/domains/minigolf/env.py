@@ -1,11 +1,11 @@
-"""Gymnasium form of the two-terrain minigolf; the physics live in gamps.minigolf."""
+"""Gymnasium form of the two-terrain minigolf; the physics live in ``physics``."""
 
 from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
 
-from .. import minigolf as mg
+from . import physics as mg
 
 
 class TwoTerrainMinigolf(gym.Env):

@@ -6,8 +6,8 @@ GRIDWORLD_ID = "gamps/TwoAreasGridworld-v0"
 MINIGOLF_ID = "gamps/TwoTerrainMinigolf-v0"
 
 for _id, _entry in (
-    (GRIDWORLD_ID, "gamps.envs.gridworld:TwoAreasGridworld"),
-    (MINIGOLF_ID, "gamps.envs.minigolf:TwoTerrainMinigolf"),
+    (GRIDWORLD_ID, "gamps.domains.gridworld.env:TwoAreasGridworld"),
+    (MINIGOLF_ID, "gamps.domains.minigolf.env:TwoTerrainMinigolf"),
 ):
     if _id not in gym.registry:
         gym.register(id=_id, entry_point=_entry)

@@ -1,11 +1,11 @@
-"""Gymnasium form of the two-areas gridworld (Section 7.1); the dynamics live in gamps.gridworld."""
+"""Gymnasium form of the two-areas gridworld (Section 7.1); the dynamics live in ``dynamics``."""
 
 from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
 
-from ..gridworld import (
+from .dynamics import (
     ACTIONS,
     GOAL,
     MU,

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import minigolf as mg
-from ..data import TrajectoryBatch
-from ..models import LinearGaussianModel
-from ..policies import GaussianPolicy, RadialBasis
-from . import MonteCarloQMixin, PolicyBatchMixin
+from ...data import TrajectoryBatch
+from ...policies import GaussianPolicy, RadialBasis
+from ..base import MonteCarloQDomain
+from . import physics as mg
+from .model import LinearGaussianModel
 
 
-def _reward_and_done(states, actions, next_states):
-    return mg.reward_and_done(states[..., 0], next_states[..., 0])
+class MinigolfDomain(MonteCarloQDomain):
+    """The putt physics of ``physics``; pi is Gaussian with a mean linear in RBF features of the
+    distance, the model the misspecified ``LinearGaussianModel``."""
 
+    name = "minigolf"
+    policy: GaussianPolicy
 
-class MinigolfDomain(MonteCarloQMixin, PolicyBatchMixin):
-    reward_and_done = staticmethod(_reward_and_done)
+    @staticmethod
+    def reward_and_done(states, actions, next_states):
+        return mg.reward_and_done(states[..., 0], next_states[..., 0])
 
     def __init__(
         self,

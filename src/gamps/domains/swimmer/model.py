@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...models import check_weights
+
 #: Pre-activation of the constant hidden unit of ``rollout_layers``: tanh(20) is 1.0 in float32.
 BIAS_UNIT = 20.0
 
@@ -73,9 +75,7 @@ class MLPGaussianModel:
         return mean, log_std.clamp(self.min_log_std, self.max_log_std)
 
     def fit(self, states, actions, next_states, weights) -> MLPGaussianModel:
-        weights = np.asarray(weights, dtype=float).ravel()
-        if np.any(weights < 0) or not np.all(np.isfinite(weights)):
-            raise ValueError("model weights must be finite and non-negative")
+        weights = check_weights(weights).ravel()
         keep = weights > 0
         if not keep.any():
             raise ValueError("cannot fit a model: every transition has zero weight")
@@ -98,7 +98,6 @@ class MLPGaussianModel:
             loss = self._loss(xt, yt, wt)
             loss.backward()
             optimiser.step()
-        self.final_loss = float(self._loss(xt, yt, wt).detach())
         self._fold()
         return self
 
@@ -127,7 +126,7 @@ class MLPGaussianModel:
         self._rollout_layers = None
 
     def rollout_layers(self):
-        """The folded network for structure-of-arrays rollouts (``mlp_rollouts``): float32
+        """The folded network for structure-of-arrays rollouts (``rollouts``): float32
         matrices W1 [h+1, n_in+1], W2 [h+1, h+1], W3 [2 n_out, h+1] acting on columns, with each
         layer's bias in the column of its input's constant 1. The extra hidden unit has
         pre-activation 20, so tanh makes it exactly 1.0 and carries the next bias. Also the

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import exact
-from .. import gridworld as gw
-from ..data import TrajectoryBatch
-from ..models import ActionEffectModel
-from ..policies import BoltzmannPolicy
-from ..value import finite_horizon_q
-from . import PolicyBatchMixin
+from ... import exact
+from ...data import TrajectoryBatch
+from ...policies import BoltzmannPolicy
+from ...value import finite_horizon_q
+from ..base import Domain
+from . import dynamics as gw
+from .model import ActionEffectModel
 
 
-class GridworldDomain(PolicyBatchMixin):
+class GridworldDomain(Domain):
+    """The finite MDP of ``dynamics``; pi is a tabular Boltzmann policy (theta: 25 x 4 logits),
+    the model the state-blind ``ActionEffectModel``."""
+
+    name = "gridworld"
+    policy: BoltzmannPolicy
+
     def __init__(
         self,
         gamma: float = 0.9,
@@ -80,42 +86,3 @@ class GridworldDomain(PolicyBatchMixin):
     def evaluate(self, theta, rng=None) -> dict[str, float]:
         """The exact expected return J(theta) in the real gridworld."""
         return {"return": exact.performance(self.mdp, self.policy.probs(theta))}
-
-    def weight_maps(self, theta, batch: TrajectoryBatch, q: float) -> tuple[np.ndarray, np.ndarray]:
-        """Figure 1 (b, c): the empirical discounted occupancy delta and the GAMPS weights eta
-        (Lemma 4.1, on-policy so rho = 1) accumulated per (s, a), each normalised to sum 1."""
-        from ..weights import gamps_weights
-
-        t = np.arange(batch.horizon)
-        discount = np.where(batch.mask, self.gamma**t, 0.0)
-        omega = gamps_weights(
-            np.zeros(batch.mask.shape), self.score_norms(theta, batch, q), self.gamma, batch.mask
-        )
-        index = batch.states[:, :-1] * len(gw.ACTIONS) + batch.actions
-        maps = []
-        for w in (discount, omega):
-            m = np.bincount(index.ravel(), weights=w.ravel(), minlength=self.policy.dim)
-            maps.append((m / m.sum()).reshape(gw.N_STATES, len(gw.ACTIONS)))
-        return maps[0], maps[1]
-
-
-def lower_area_mass(weight_map: np.ndarray) -> float:
-    """The mass a normalised [state, action] map puts on the lower area (claim 1)."""
-    return float(weight_map[~gw.is_upper(np.arange(gw.N_STATES))].sum())
-
-
-def weights_table(delta: np.ndarray, eta: np.ndarray):
-    """Figure 1's data as a tidy table: row, col, action, delta, eta (row-major states)."""
-    import pandas as pd
-
-    states, actions = np.meshgrid(np.arange(gw.N_STATES), np.arange(len(gw.ACTIONS)), indexing="ij")
-    rows, cols = gw.cell(states.ravel())
-    return pd.DataFrame(
-        {
-            "row": rows,
-            "col": cols,
-            "action": np.array(gw.ACTIONS)[actions.ravel()],
-            "delta": delta.ravel(),
-            "eta": eta.ravel(),
-        }
-    )

@@ -1,0 +1,124 @@
+"""The contract between an environment and Algorithm 1: everything the loop and the pipeline call.
+
+A domain bundles an environment with the policy class, the behaviour policy, batched data
+collection, the model class, Q^{pi, p_hat} on a dataset and the evaluation of J(theta). Its
+constructor's keyword arguments are its config keys (``config_keys``): the pipeline passes exactly
+these, so they are declared once, with their paper-scale defaults.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+from ..data import TrajectoryBatch
+from ..models import TransitionModel
+from ..policies import Policy
+from ..value import monte_carlo_q
+
+
+class Domain(ABC):
+    """An environment as Algorithm 1 sees it.
+
+    Subclasses set ``gamma``, ``horizon`` and ``policy`` (the learned policy class) in their
+    constructor and implement the abstract methods; the policy quantities on a dataset
+    (``log_probs``, ``score_norms``, ``score_dot``) follow from ``policy``.
+    """
+
+    #: The environment's name in the config and in every output path.
+    name: ClassVar[str]
+    gamma: float
+    horizon: int
+    policy: Policy
+
+    @classmethod
+    def config_keys(cls) -> tuple[str, ...]:
+        """The config keys that define the domain (and so its datasets): the constructor's."""
+        parameters = inspect.signature(cls.__init__).parameters
+        return tuple(name for name in parameters if name != "self")
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """The constructor's defaults: the paper-scale values of ``config_keys``."""
+        parameters = inspect.signature(cls.__init__).parameters
+        return {k: p.default for k, p in parameters.items() if k != "self"}
+
+    @abstractmethod
+    def behaviour_parameters(self, rng: np.random.Generator) -> np.ndarray:
+        """theta of the behaviour policy pi_b of a run seed (also every algorithm's start)."""
+
+    @abstractmethod
+    def collect(self, theta: np.ndarray, n: int, rng: np.random.Generator) -> TrajectoryBatch:
+        """The dataset: n trajectories of pi_b in the real environment."""
+
+    @abstractmethod
+    def make_model(self) -> TransitionModel:
+        """An unfitted instance of the domain's model class."""
+
+    @abstractmethod
+    def q_values(
+        self, model: TransitionModel, theta: np.ndarray, batch: TrajectoryBatch, rng
+    ) -> np.ndarray:
+        """Q^{pi_theta, p_hat}_t(s_t, a_t) at every step of the batch, [N, T] (0 where masked)."""
+
+    @abstractmethod
+    def evaluate(self, theta: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+        """J(theta) in the real environment as ``{"return": ...}``, plus any further metrics."""
+
+    def set_threads(self, threads: int) -> None:  # noqa: B027 (optional hook, no-op by default)
+        """Threads for the domain's numerical back end (torch); numpy domains ignore it."""
+
+    def log_probs(self, theta, batch: TrajectoryBatch) -> np.ndarray:
+        """log pi_theta(a_t | s_t) at every step, [N, T]."""
+        return self.policy.log_prob(theta, batch.states[:, :-1], batch.actions)
+
+    def score_norms(self, theta, batch: TrajectoryBatch, q: float) -> np.ndarray:
+        """||grad_theta log pi_theta(a_t | s_t)||_q at every step (Eq. 3), [N, T]."""
+        return self.policy.score_norm(theta, batch.states[:, :-1], batch.actions, q)
+
+    def score_dot(self, theta, batch: TrajectoryBatch, coef) -> np.ndarray:
+        """sum_{i,t} coef_t^i grad_theta log pi_theta(a_t^i | s_t^i), [dim]."""
+        return self.policy.score_dot(theta, batch.states[:, :-1], batch.actions, coef)
+
+
+class MonteCarloQDomain(Domain):
+    """A domain whose Q^{pi, p_hat} comes from Eq. 4: ``rollouts`` model rollouts per pair, each to
+    the horizon (T - t steps), with the known ``reward_and_done(s, a, s')``. A subclass may
+    replace ``rollout_q``, the engine."""
+
+    rollouts: int
+
+    @abstractmethod
+    def reward_and_done(self, states, actions, next_states) -> tuple[np.ndarray, np.ndarray]:
+        """The known reward r(s, a, s') and termination flag of whole arrays of transitions."""
+
+    def q_values(self, model, theta, batch: TrajectoryBatch, rng) -> np.ndarray:
+        q = np.zeros(batch.mask.shape)
+        n_idx, t_idx = np.nonzero(batch.mask)
+        q[n_idx, t_idx] = self.rollout_q(
+            model,
+            theta,
+            batch.states[n_idx, t_idx],
+            batch.actions[n_idx, t_idx],
+            batch.horizon - t_idx,
+            rng,
+        )
+        return q
+
+    def rollout_q(self, model, theta, states, actions, steps, rng: np.random.Generator):
+        """Q of each (state, action) pair with ``steps`` steps left: ``value.monte_carlo_q``."""
+        return monte_carlo_q(
+            model,
+            self.policy,
+            theta,
+            self.reward_and_done,
+            states,
+            actions,
+            steps,
+            self.gamma,
+            self.rollouts,
+            rng,
+        )
