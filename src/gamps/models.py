@@ -6,11 +6,12 @@ and the diagnostics only use what ``TransitionModel`` declares.
 
 from __future__ import annotations
 
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 
 
+@runtime_checkable
 class TransitionModel(Protocol):
     """A model class of Algorithm 1 (line 4).
 

@@ -6,11 +6,12 @@ The score is the gradient of log pi_theta(a | s) with respect to the flat parame
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 
+@runtime_checkable
 class Policy(Protocol):
     """What Algorithm 1 needs of a policy class, on whole arrays of states and actions."""
 
