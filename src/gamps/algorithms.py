@@ -13,11 +13,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from . import gradients, weights
 from .data import TrajectoryBatch
+from .models import TransitionModel
+
+M = TypeVar("M", bound=TransitionModel)
+
+if TYPE_CHECKING:
+    from .bias import BiasAnalysis
+    from .domains.base import Domain
 
 log = logging.getLogger(__name__)
 
@@ -48,24 +56,36 @@ class Algorithm:
         return self.model_weights is not None
 
 
-def _gamps_weights(domain, theta, batch: TrajectoryBatch, log_rho, q_norm) -> np.ndarray:
+def _gamps_weights(
+    domain: Domain[Any],
+    theta: np.ndarray,
+    batch: TrajectoryBatch,
+    log_rho: np.ndarray,
+    q_norm: float,
+) -> np.ndarray:
     """Eq. 3: omega_t = gamma^t rho_{0:t} sum_{l<=t} ||score_l||_q."""
     norms = domain.score_norms(theta, batch, q_norm)
     return weights.gamps_weights(log_rho, norms, domain.gamma, batch.mask)
 
 
-def _ml_weights(domain, theta, batch: TrajectoryBatch, log_rho, q_norm) -> np.ndarray:
+def _ml_weights(
+    domain: Domain[Any],
+    theta: np.ndarray,
+    batch: TrajectoryBatch,
+    log_rho: np.ndarray,
+    q_norm: float,
+) -> np.ndarray:
     """Maximum likelihood: every observed transition weighs 1, whatever the current policy."""
     return weights.ml_weights(batch.mask)
 
 
-def _gamps_limit(analysis, behaviour_pi) -> np.ndarray:
+def _gamps_limit(analysis: BiasAnalysis, behaviour_pi: np.ndarray) -> np.ndarray:
     """Lemma 4.1: the ratios turn pi_b's samples into expectations under pi, so the weights
     tend to eta~ of the current policy."""
     return analysis.eta_mass
 
 
-def _ml_limit(analysis, behaviour_pi) -> np.ndarray:
+def _ml_limit(analysis: BiasAnalysis, behaviour_pi: np.ndarray) -> np.ndarray:
     """Unit weights count every visit of pi_b: its undiscounted visitation."""
     from .bias import visitation
 
@@ -112,7 +132,14 @@ class Settings:
     degenerate_ess_fraction: float = 0.05
 
 
-def model_weights(domain, algorithm: str, theta, batch: TrajectoryBatch, log_rho, q_norm):
+def model_weights(
+    domain: Domain[Any],
+    algorithm: str,
+    theta: np.ndarray,
+    batch: TrajectoryBatch,
+    log_rho: np.ndarray,
+    q_norm: float,
+) -> np.ndarray:
     """The transition weights of model learning: Eq. 3 for GAMPS, unit weights for ML."""
     weigh = get(algorithm).model_weights
     if weigh is None:
@@ -120,13 +147,26 @@ def model_weights(domain, algorithm: str, theta, batch: TrajectoryBatch, log_rho
     return weigh(domain, theta, batch, log_rho, q_norm)
 
 
-def fit_model(domain, algorithm, theta, batch, log_rho, q_norm, previous=None):
+def fit_model(
+    domain: Domain[M],
+    algorithm: str,
+    theta: np.ndarray,
+    batch: TrajectoryBatch,
+    log_rho: np.ndarray,
+    q_norm: float,
+    previous: M | None = None,
+) -> M:
     """Line 4 of Algorithm 1: the weighted MLE of the domain's model class on the dataset."""
     w = model_weights(domain, algorithm, theta, batch, log_rho, q_norm)
     return fit_weighted(domain, batch, w, previous)
 
 
-def fit_weighted(domain, batch: TrajectoryBatch, step_weights, previous=None):
+def fit_weighted(
+    domain: Domain[M],
+    batch: TrajectoryBatch,
+    step_weights: np.ndarray,
+    previous: M | None = None,
+) -> M:
     """The domain's model class fitted on every valid transition of the batch with per-step
     weights [N, T]; an iterative fit starts from ``previous`` (``warm_start``)."""
     keep = batch.mask
@@ -139,7 +179,7 @@ def fit_weighted(domain, batch: TrajectoryBatch, step_weights, previous=None):
     )
 
 
-def log_ratios(domain, theta, batch: TrajectoryBatch) -> np.ndarray:
+def log_ratios(domain: Domain[Any], theta: np.ndarray, batch: TrajectoryBatch) -> np.ndarray:
     """log rho_{pi_theta/pi_b}(tau_{0:t}) of every step, shape [N, T]."""
     return weights.log_importance_ratios(
         domain.log_probs(theta, batch), batch.behaviour_log_prob, batch.mask
@@ -147,15 +187,15 @@ def log_ratios(domain, theta, batch: TrajectoryBatch) -> np.ndarray:
 
 
 def estimate_gradient(
-    domain,
+    domain: Domain[Any],
     algorithm: str,
-    theta,
+    theta: np.ndarray,
     batch: TrajectoryBatch,
     q_norm: float,
-    rng,
-    log_rho=None,
-    previous_model=None,
-):
+    rng: np.random.Generator,
+    log_rho: np.ndarray | None = None,
+    previous_model: TransitionModel | None = None,
+) -> tuple[np.ndarray, TransitionModel | None]:
     """One gradient estimate of ``algorithm`` at theta (lines 2-9 of Algorithm 1), and the model
     it fitted (None for the model-free baselines)."""
     entry = get(algorithm)
@@ -172,13 +212,13 @@ def estimate_gradient(
 
 
 def batch_policy_search(
-    domain,
+    domain: Domain[Any],
     algorithm: str,
     batch: TrajectoryBatch,
-    theta0,
+    theta0: np.ndarray,
     settings: Settings,
     rng: np.random.Generator,
-    evaluation_rng=None,
+    evaluation_rng: Callable[[int], np.random.Generator] | None = None,
     trace: list | None = None,
 ) -> list[dict]:
     """Run Algorithm 1 for ``settings.iterations`` steps; one record per evaluated policy.

@@ -63,15 +63,19 @@ KL(p || p_hat) is +inf where p_hat gives probability 0 to a possible next state;
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from . import algorithms, exact
+from .models import TransitionModel
 from .policies import tabular_score_norms
 from .value import finite_horizon_q
 
+M = TypeVar("M", bound=TransitionModel)
 
-def visitation(mdp: exact.FiniteMDP, pi) -> np.ndarray:
+
+def visitation(mdp: exact.FiniteMDP, pi: np.ndarray) -> np.ndarray:
     """sum_t Pr(s_t = s, a_t = a, running), [S, A]: the expected number of visits per trajectory,
     the N -> inf limit of maximum likelihood's unit weights (divided by N)."""
     return exact.state_action_occupancy(mdp, pi).sum(axis=0)
@@ -199,7 +203,7 @@ class BiasAnalysis:
 # ---------------------------------------------------------------------------------------------
 
 
-def fit_on_distribution(model, mdp: exact.FiniteMDP, sa_weights: np.ndarray):
+def fit_on_distribution(model: M, mdp: exact.FiniteMDP, sa_weights: np.ndarray) -> M:
     """Weighted MLE of Eq. 3 on an exact distribution: transition (s, a, s') weighs
     w(s, a) p(s' | s, a). With w the expected per-trajectory sum of the sample weights, this is the
     N -> inf limit of the fit on N trajectories."""

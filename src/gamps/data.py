@@ -37,7 +37,7 @@ class TrajectoryBatch:
     behaviour_log_prob: np.ndarray
     meta: dict = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         problems = _shape_problems(self)
         if problems:
             raise DatasetError("inconsistent trajectory batch: " + "; ".join(problems))

@@ -23,7 +23,7 @@ class FiniteMDP:
     horizon: int
 
 
-def state_action_occupancy(mdp: FiniteMDP, pi) -> np.ndarray:
+def state_action_occupancy(mdp: FiniteMDP, pi: np.ndarray) -> np.ndarray:
     """Pr(s_t = s, a_t = a, episode still running) for t < T, shape [T, S, A]."""
     d = np.zeros((mdp.horizon, *mdp.reward.shape))
     state = np.where(mdp.terminal, 0.0, mdp.mu)
@@ -34,14 +34,16 @@ def state_action_occupancy(mdp: FiniteMDP, pi) -> np.ndarray:
     return d
 
 
-def discounted_occupancy(mdp: FiniteMDP, pi) -> np.ndarray:
+def discounted_occupancy(mdp: FiniteMDP, pi: np.ndarray) -> np.ndarray:
     """delta_mu^{pi, p}(s, a), normalised to sum 1, shape [S, A]."""
     d = state_action_occupancy(mdp, pi)
     delta = np.einsum("t,tsa->sa", mdp.gamma ** np.arange(mdp.horizon), d)
     return delta / delta.sum()
 
 
-def gradient_aware_occupancy(mdp: FiniteMDP, pi, score_norm, normalise: bool = True) -> np.ndarray:
+def gradient_aware_occupancy(
+    mdp: FiniteMDP, pi: np.ndarray, score_norm: np.ndarray, normalise: bool = True
+) -> np.ndarray:
     """eta_mu^{pi, p}(s, a) of Theorem 3.2, normalised to sum 1, shape [S, A].
 
     With ``normalise=False`` the unnormalised sum below is returned; its total is the constant
@@ -68,13 +70,15 @@ def gradient_aware_occupancy(mdp: FiniteMDP, pi, score_norm, normalise: bool = T
     return eta / eta.sum() if normalise else eta
 
 
-def performance(mdp: FiniteMDP, pi) -> float:
+def performance(mdp: FiniteMDP, pi: np.ndarray) -> float:
     """Exact J(theta) of the policy table ``pi`` [S, A]."""
     q = finite_horizon_q(mdp.transitions, mdp.reward, pi, mdp.gamma, mdp.horizon, mdp.terminal)
     return expected_return(q[0], pi, mdp.mu)
 
 
-def boltzmann_gradient(mdp: FiniteMDP, pi, model_transitions=None) -> np.ndarray:
+def boltzmann_gradient(
+    mdp: FiniteMDP, pi: np.ndarray, model_transitions: np.ndarray | None = None
+) -> np.ndarray:
     """Exact gradient of J for a tabular Boltzmann policy, shape [S, A] (Eq. 1, finite horizon).
 
     With ``model_transitions`` it is the exact MVG of Eq. 2: the occupancy comes from the true

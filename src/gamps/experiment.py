@@ -13,6 +13,7 @@ never on which job ran first or on how many cores ran them.
 from __future__ import annotations
 
 import logging
+import os
 from importlib.metadata import version
 
 import numpy as np
@@ -95,7 +96,7 @@ def train(
     return [ident | record for record in records]
 
 
-def log_to(path) -> None:
+def log_to(path: str | os.PathLike[str]) -> None:
     """Send the package's log lines to ``path`` (a rule's ``log:`` file)."""
     logging.basicConfig(
         filename=str(path),

@@ -69,6 +69,10 @@ def save_figure(fig: Any, paths: Iterable[PathLike], **kwargs_by_suffix: dict[st
 
     matplotlib picks the format from the name, so the temporary file keeps the suffix."""
     for path in map(Path, paths):
-        kwargs = kwargs_by_suffix.get(path.suffix.lstrip("."), {})
         fmt = path.suffix.lstrip(".")
-        atomic_write(path, lambda handle, kw=kwargs, f=fmt: fig.savefig(handle, format=f, **kw))
+        kwargs = kwargs_by_suffix.get(fmt, {})
+
+        def write(handle: IO[bytes], fmt: str = fmt, kwargs: dict[str, Any] = kwargs) -> None:
+            fig.savefig(handle, format=fmt, **kwargs)
+
+        atomic_write(path, write)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @runtime_checkable
@@ -23,16 +24,22 @@ class TransitionModel(Protocol):
     fits) and returns the model.
     """
 
-    def fit(self, states, actions, next_states, weights) -> Self: ...
+    def fit(
+        self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray, weights: np.ndarray
+    ) -> Self: ...
 
-    def sample(self, states, actions, rng: np.random.Generator) -> np.ndarray: ...
+    def sample(
+        self, states: np.ndarray, actions: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray: ...
 
-    def log_prob(self, states, actions, next_states) -> np.ndarray: ...
+    def log_prob(
+        self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray
+    ) -> np.ndarray: ...
 
     def warm_start(self, previous: Self | None) -> Self: ...
 
 
-def check_weights(weights) -> np.ndarray:
+def check_weights(weights: ArrayLike) -> np.ndarray:
     """The weights of a weighted MLE as a float array; an error unless finite and non-negative."""
     weights = np.asarray(weights, dtype=float)
     if np.any(weights < 0) or not np.all(np.isfinite(weights)):

@@ -9,6 +9,15 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+
+class Features(Protocol):
+    """A feature map phi of states: ``dim`` features per state, on whole arrays."""
+
+    dim: int
+
+    def __call__(self, states: ArrayLike) -> np.ndarray: ...
 
 
 @runtime_checkable
@@ -17,13 +26,21 @@ class Policy(Protocol):
 
     dim: int
 
-    def log_prob(self, theta, states, actions) -> np.ndarray: ...
+    def log_prob(
+        self, theta: np.ndarray, states: np.ndarray, actions: np.ndarray
+    ) -> np.ndarray: ...
 
-    def score_norm(self, theta, states, actions, q: float = 2.0) -> np.ndarray: ...
+    def score_norm(
+        self, theta: np.ndarray, states: np.ndarray, actions: np.ndarray, q: float = 2.0
+    ) -> np.ndarray: ...
 
-    def score_dot(self, theta, states, actions, coef) -> np.ndarray: ...
+    def score_dot(
+        self, theta: np.ndarray, states: np.ndarray, actions: np.ndarray, coef: np.ndarray
+    ) -> np.ndarray: ...
 
-    def sample(self, theta, states, rng: np.random.Generator) -> np.ndarray: ...
+    def sample(
+        self, theta: np.ndarray, states: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray: ...
 
 
 def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -53,10 +70,10 @@ class BoltzmannPolicy:
         """pi(a | s) for every state, shape [n_states, n_actions]."""
         return np.exp(log_softmax(self.table(theta), axis=1))
 
-    def log_prob(self, theta, states, actions) -> np.ndarray:
+    def log_prob(self, theta: np.ndarray, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         return log_softmax(self.table(theta), axis=1)[states, actions]
 
-    def score(self, theta, states, actions) -> np.ndarray:
+    def score(self, theta: np.ndarray, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """grad_theta log pi(a | s) for each sample, shape ``states.shape + (dim,)``."""
         states = np.asarray(states)
         local = np.eye(self.n_actions)[actions] - self.probs(theta)[states]
@@ -64,7 +81,9 @@ class BoltzmannPolicy:
         np.put_along_axis(out, states[..., None, None], local[..., None, :], axis=-2)
         return out.reshape(states.shape + (self.dim,))
 
-    def score_dot(self, theta, states, actions, coef) -> np.ndarray:
+    def score_dot(
+        self, theta: np.ndarray, states: np.ndarray, actions: np.ndarray, coef: np.ndarray
+    ) -> np.ndarray:
         """sum_i coef_i grad_theta log pi(a_i | s_i), shape [dim], without building the scores:
         row s of the result is sum_{i: s_i = s} coef_i (e_{a_i} - pi(. | s))."""
         states, actions, coef = (np.ravel(x) for x in (states, actions, coef))
@@ -73,11 +92,13 @@ class BoltzmannPolicy:
         by_pair = by_pair.reshape(n_s, n_a)
         return (by_pair - self.probs(theta) * by_pair.sum(axis=1, keepdims=True)).ravel()
 
-    def score_norm(self, theta, states, actions, q: float = 2.0) -> np.ndarray:
+    def score_norm(
+        self, theta: np.ndarray, states: np.ndarray, actions: np.ndarray, q: float = 2.0
+    ) -> np.ndarray:
         """||grad_theta log pi(a | s)||_q without building the full score."""
         return tabular_score_norms(self.probs(theta), q)[states, actions]
 
-    def sample(self, theta, states, rng: np.random.Generator) -> np.ndarray:
+    def sample(self, theta: np.ndarray, states: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Draw a ~ pi(. | s) for an array of states by inverting the CDF."""
         cdf = np.cumsum(self.probs(theta)[states], axis=-1)
         u = rng.random(np.shape(states) + (1,))
@@ -94,12 +115,12 @@ def tabular_score_norms(pi: np.ndarray, q: float = 2.0) -> np.ndarray:
 class RadialBasis:
     """Gaussian radial basis features phi_i(x) = exp(-(x - c_i)^2 / (2 w^2)) of a scalar state."""
 
-    def __init__(self, centres, width: float):
+    def __init__(self, centres: ArrayLike, width: float):
         self.centres = np.asarray(centres, dtype=float)
         self.width = float(width)
         self.dim = self.centres.size
 
-    def __call__(self, states) -> np.ndarray:
+    def __call__(self, states: ArrayLike) -> np.ndarray:
         x = np.asarray(states, dtype=float)
         if x.ndim and x.shape[-1] == 1:
             x = x[..., 0]
@@ -112,7 +133,7 @@ class Identity:
     def __init__(self, dim: int):
         self.dim = dim
 
-    def __call__(self, states) -> np.ndarray:
+    def __call__(self, states: ArrayLike) -> np.ndarray:
         return np.asarray(states, dtype=float)
 
 
@@ -124,45 +145,49 @@ class GaussianPolicy:
     z = (a - mu(s)) / std^2, for every q.
     """
 
-    def __init__(self, features, action_dim: int, std: float):
+    def __init__(self, features: Features, action_dim: int, std: float):
         self.features = features
         self.action_dim = action_dim
         self.std = float(std)
         self.dim = features.dim * action_dim
 
-    def weights(self, theta) -> np.ndarray:
+    def weights(self, theta: np.ndarray) -> np.ndarray:
         return np.asarray(theta, dtype=float).reshape(self.features.dim, self.action_dim)
 
-    def mean(self, theta, states) -> np.ndarray:
+    def mean(self, theta: np.ndarray, states: np.ndarray) -> np.ndarray:
         return self.features(states) @ self.weights(theta)
 
-    def _z(self, theta, states, actions):
+    def _z(self, theta: np.ndarray, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         actions = np.asarray(actions, dtype=float).reshape(np.shape(actions)[:-1] + (-1,))
         return (actions - self.mean(theta, states)) / self.std**2
 
-    def log_prob(self, theta, states, actions) -> np.ndarray:
+    def log_prob(self, theta: np.ndarray, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         diff = np.asarray(actions, dtype=float) - self.mean(theta, states)
         return np.sum(
             -0.5 * (diff / self.std) ** 2 - np.log(self.std) - 0.5 * np.log(2 * np.pi), axis=-1
         )
 
-    def score(self, theta, states, actions) -> np.ndarray:
+    def score(self, theta: np.ndarray, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         phi = self.features(states)
         z = self._z(theta, states, actions)
         return (phi[..., :, None] * z[..., None, :]).reshape(phi.shape[:-1] + (self.dim,))
 
-    def score_dot(self, theta, states, actions, coef) -> np.ndarray:
+    def score_dot(
+        self, theta: np.ndarray, states: np.ndarray, actions: np.ndarray, coef: np.ndarray
+    ) -> np.ndarray:
         """sum_i coef_i phi(s_i) z_i^T, flattened like theta."""
         phi = self.features(states)
         z = self._z(theta, states, actions)
         coef = np.asarray(coef, dtype=float).reshape(-1, 1)
         return ((coef * phi.reshape(-1, phi.shape[-1])).T @ z.reshape(-1, z.shape[-1])).ravel()
 
-    def score_norm(self, theta, states, actions, q: float = 2.0) -> np.ndarray:
+    def score_norm(
+        self, theta: np.ndarray, states: np.ndarray, actions: np.ndarray, q: float = 2.0
+    ) -> np.ndarray:
         phi = self.features(states)
         z = self._z(theta, states, actions)
         return np.linalg.norm(phi, ord=q, axis=-1) * np.linalg.norm(z, ord=q, axis=-1)
 
-    def sample(self, theta, states, rng: np.random.Generator) -> np.ndarray:
+    def sample(self, theta: np.ndarray, states: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         mu = self.mean(theta, states)
         return mu + self.std * rng.standard_normal(mu.shape)

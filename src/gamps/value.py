@@ -6,10 +6,25 @@ horizon T makes Q depend on the time step t (T - t steps remain).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from .models import TransitionModel
+from .policies import Policy
 
-def finite_horizon_q(transitions, reward, pi, gamma: float, horizon: int, terminal) -> np.ndarray:
+#: r(s, a, s') and the termination flag of whole arrays of transitions.
+RewardFn = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def finite_horizon_q(
+    transitions: np.ndarray,
+    reward: np.ndarray,
+    pi: np.ndarray,
+    gamma: float,
+    horizon: int,
+    terminal: np.ndarray,
+) -> np.ndarray:
     """Q_t(s, a) for t = 0..T-1, shape [T, S, A], by backward induction:
 
     Q_t(s, a) = r(s, a) + gamma sum_{s'} p(s' | s, a) sum_{a'} pi(a' | s') Q_{t+1}(s', a'),
@@ -24,19 +39,19 @@ def finite_horizon_q(transitions, reward, pi, gamma: float, horizon: int, termin
     return q[:horizon]
 
 
-def expected_return(q0, pi, mu) -> float:
+def expected_return(q0: np.ndarray, pi: np.ndarray, mu: np.ndarray) -> float:
     """J = E_{s_0 ~ mu} E_{a ~ pi}[Q_0(s_0, a)]."""
     return float(mu @ np.sum(pi * q0, axis=1))
 
 
 def monte_carlo_q(
-    model,
-    policy,
-    theta,
-    reward_and_done,
-    states,
-    actions,
-    steps,
+    model: TransitionModel,
+    policy: Policy,
+    theta: np.ndarray,
+    reward_and_done: RewardFn,
+    states: np.ndarray,
+    actions: np.ndarray,
+    steps: np.ndarray,
     gamma: float,
     rollouts: int,
     rng: np.random.Generator,

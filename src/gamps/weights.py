@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def log_importance_ratios(target_log_prob, behaviour_log_prob, mask) -> np.ndarray:
+def log_importance_ratios(
+    target_log_prob: np.ndarray, behaviour_log_prob: np.ndarray, mask: np.ndarray
+) -> np.ndarray:
     """log rho_{pi/pi_b}(tau_{0:t}) for every t, shape [N, T] (Section 2).
 
     Steps after termination contribute nothing, so the last column is the whole-trajectory ratio.
@@ -16,7 +18,9 @@ def log_importance_ratios(target_log_prob, behaviour_log_prob, mask) -> np.ndarr
     return np.cumsum(np.where(mask, target_log_prob - behaviour_log_prob, 0.0), axis=1)
 
 
-def log_gamps_weights(log_rho, score_norms, gamma: float, mask) -> np.ndarray:
+def log_gamps_weights(
+    log_rho: np.ndarray, score_norms: np.ndarray, gamma: float, mask: np.ndarray
+) -> np.ndarray:
     """log omega_t of Eq. 3: log(gamma^t rho_{0:t} sum_{l<=t} ||score_l||_q); -inf where masked."""
     cumulative = np.cumsum(np.where(mask, score_norms, 0.0), axis=1)
     t = np.arange(mask.shape[1])
@@ -25,7 +29,9 @@ def log_gamps_weights(log_rho, score_norms, gamma: float, mask) -> np.ndarray:
     return np.where(mask, log_w, -np.inf)
 
 
-def gamps_weights(log_rho, score_norms, gamma: float, mask) -> np.ndarray:
+def gamps_weights(
+    log_rho: np.ndarray, score_norms: np.ndarray, gamma: float, mask: np.ndarray
+) -> np.ndarray:
     """omega_t of Eq. 3, rescaled so the largest is 1.
 
     The argmax of Eq. 3 is unchanged by a positive factor; the rescaling keeps the exponentials
@@ -38,12 +44,12 @@ def gamps_weights(log_rho, score_norms, gamma: float, mask) -> np.ndarray:
     return np.exp(log_w - top)
 
 
-def ml_weights(mask) -> np.ndarray:
+def ml_weights(mask: np.ndarray) -> np.ndarray:
     """Maximum likelihood: every observed transition weighs 1."""
     return np.asarray(mask, dtype=float)
 
 
-def effective_sample_size(log_w) -> float:
+def effective_sample_size(log_w: np.ndarray) -> float:
     """Kish's effective sample size (sum w)^2 / sum w^2 of log-weights, computed in log space.
 
     0 when every weight is 0; NaN when a log-weight is NaN (flagged degenerate downstream).
@@ -56,7 +62,13 @@ def effective_sample_size(log_w) -> float:
     return float(np.exp(2 * np.logaddexp.reduce(log_w) - np.logaddexp.reduce(2 * log_w)))
 
 
-def state_action_map(states, actions, step_weights, mask, shape) -> np.ndarray:
+def state_action_map(
+    states: np.ndarray,
+    actions: np.ndarray,
+    step_weights: np.ndarray,
+    mask: np.ndarray,
+    shape: tuple[int, int],
+) -> np.ndarray:
     """Per-step weights of a tabular batch accumulated per (s_t, a_t) and normalised to sum 1
     (Figure 1's maps of delta and eta; the sample counterpart of eta in Lemma 4.1). ``states``
     and ``actions`` are [N, T] indices, ``shape`` is (n_states, n_actions)."""

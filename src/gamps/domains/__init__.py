@@ -7,6 +7,7 @@ one line in ``REGISTRY`` (or a call to ``register`` from outside the package).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from .base import Domain, MonteCarloQDomain
 from .gridworld import GridworldDomain
@@ -16,14 +17,14 @@ from .swimmer import SwimmerDomain
 __all__ = ["DOMAIN_KEYS", "REGISTRY", "Domain", "MonteCarloQDomain", "make_domain", "register"]
 
 #: Environment name -> domain class, in the order of the figures and the report.
-REGISTRY: dict[str, type[Domain]] = {
+REGISTRY: dict[str, type[Domain[Any]]] = {
     "gridworld": GridworldDomain,
     "minigolf": MinigolfDomain,
     "swimmer": SwimmerDomain,
 }
 
 
-def register(cls: type[Domain], name: str | None = None) -> type[Domain]:
+def register(cls: type[Domain[Any]], name: str | None = None) -> type[Domain[Any]]:
     """Add a domain class to the registry under ``name`` (default: ``cls.name``)."""
     if not (isinstance(cls, type) and issubclass(cls, Domain)):
         raise TypeError(f"{cls!r} is not a subclass of gamps.domains.Domain")
@@ -31,14 +32,14 @@ def register(cls: type[Domain], name: str | None = None) -> type[Domain]:
     return cls
 
 
-def domain_class(name: str) -> type[Domain]:
+def domain_class(name: str) -> type[Domain[Any]]:
     try:
         return REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown environment {name!r}; choose from {list(REGISTRY)}") from None
 
 
-def make_domain(name: str, params: Mapping | None = None) -> Domain:
+def make_domain(name: str, params: Mapping | None = None) -> Domain[Any]:
     """Build a domain from its name and its config keys (the class defaults for missing ones)."""
     return domain_class(name)(**dict(params or {}))
 

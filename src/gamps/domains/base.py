@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 import numpy as np
 
@@ -19,8 +19,11 @@ from ..models import TransitionModel
 from ..policies import Policy
 from ..value import monte_carlo_q
 
+#: The domain's model class.
+ModelT = TypeVar("ModelT", bound=TransitionModel)
 
-class Domain(ABC):
+
+class Domain(ABC, Generic[ModelT]):
     """An environment as Algorithm 1 sees it.
 
     Subclasses set ``gamma``, ``horizon`` and ``policy`` (the learned policy class) in their
@@ -55,12 +58,16 @@ class Domain(ABC):
         """The dataset: n trajectories of pi_b in the real environment."""
 
     @abstractmethod
-    def make_model(self) -> TransitionModel:
+    def make_model(self) -> ModelT:
         """An unfitted instance of the domain's model class."""
 
     @abstractmethod
     def q_values(
-        self, model: TransitionModel, theta: np.ndarray, batch: TrajectoryBatch, rng
+        self,
+        model: ModelT,
+        theta: np.ndarray,
+        batch: TrajectoryBatch,
+        rng: np.random.Generator,
     ) -> np.ndarray:
         """Q^{pi_theta, p_hat}_t(s_t, a_t) at every step of the batch, [N, T] (0 where masked)."""
 
@@ -71,20 +78,20 @@ class Domain(ABC):
     def set_threads(self, threads: int) -> None:  # noqa: B027 (optional hook, no-op by default)
         """Threads for the domain's numerical back end (torch); numpy domains ignore it."""
 
-    def log_probs(self, theta, batch: TrajectoryBatch) -> np.ndarray:
+    def log_probs(self, theta: np.ndarray, batch: TrajectoryBatch) -> np.ndarray:
         """log pi_theta(a_t | s_t) at every step, [N, T]."""
         return self.policy.log_prob(theta, batch.states[:, :-1], batch.actions)
 
-    def score_norms(self, theta, batch: TrajectoryBatch, q: float) -> np.ndarray:
+    def score_norms(self, theta: np.ndarray, batch: TrajectoryBatch, q: float) -> np.ndarray:
         """||grad_theta log pi_theta(a_t | s_t)||_q at every step (Eq. 3), [N, T]."""
         return self.policy.score_norm(theta, batch.states[:, :-1], batch.actions, q)
 
-    def score_dot(self, theta, batch: TrajectoryBatch, coef) -> np.ndarray:
+    def score_dot(self, theta: np.ndarray, batch: TrajectoryBatch, coef: np.ndarray) -> np.ndarray:
         """sum_{i,t} coef_t^i grad_theta log pi_theta(a_t^i | s_t^i), [dim]."""
         return self.policy.score_dot(theta, batch.states[:, :-1], batch.actions, coef)
 
 
-class MonteCarloQDomain(Domain):
+class MonteCarloQDomain(Domain[ModelT]):
     """A domain whose Q^{pi, p_hat} comes from Eq. 4: ``rollouts`` model rollouts per pair, each to
     the horizon (T - t steps), with the known ``reward_and_done(s, a, s')``. A subclass may
     replace ``rollout_q``, the engine."""
@@ -92,10 +99,18 @@ class MonteCarloQDomain(Domain):
     rollouts: int
 
     @abstractmethod
-    def reward_and_done(self, states, actions, next_states) -> tuple[np.ndarray, np.ndarray]:
+    def reward_and_done(
+        self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The known reward r(s, a, s') and termination flag of whole arrays of transitions."""
 
-    def q_values(self, model, theta, batch: TrajectoryBatch, rng) -> np.ndarray:
+    def q_values(
+        self,
+        model: ModelT,
+        theta: np.ndarray,
+        batch: TrajectoryBatch,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
         q = np.zeros(batch.mask.shape)
         n_idx, t_idx = np.nonzero(batch.mask)
         q[n_idx, t_idx] = self.rollout_q(
@@ -108,7 +123,15 @@ class MonteCarloQDomain(Domain):
         )
         return q
 
-    def rollout_q(self, model, theta, states, actions, steps, rng: np.random.Generator):
+    def rollout_q(
+        self,
+        model: ModelT,
+        theta: np.ndarray,
+        states: np.ndarray,
+        actions: np.ndarray,
+        steps: np.ndarray,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
         """Q of each (state, action) pair with ``steps`` steps left: ``value.monte_carlo_q``."""
         return monte_carlo_q(
             model,

@@ -13,7 +13,7 @@ from . import dynamics as gw
 from .model import ActionEffectModel
 
 
-class GridworldDomain(Domain):
+class GridworldDomain(Domain[ActionEffectModel]):
     """The finite MDP of ``dynamics``; pi is a tabular Boltzmann policy (theta: 25 x 4 logits),
     the model the state-blind ``ActionEffectModel``."""
 

@@ -36,7 +36,7 @@ class TwoAreasGridworld(gym.Env):
         self.transition_tensor = transition_tensor()
         self.reward_matrix = REWARD.copy()
         self.initial_distribution = MU.copy()
-        self._state = None
+        self._state: int | None = None
         self._t = 0
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):

@@ -15,7 +15,7 @@ from . import physics as mg
 from .model import LinearGaussianModel
 
 
-class MinigolfDomain(MonteCarloQDomain):
+class MinigolfDomain(MonteCarloQDomain[LinearGaussianModel]):
     """The putt physics of ``physics``; pi is Gaussian with a mean linear in RBF features of the
     distance, the model the misspecified ``LinearGaussianModel``."""
 

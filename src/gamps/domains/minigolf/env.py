@@ -27,7 +27,7 @@ class TwoTerrainMinigolf(gym.Env):
         self.action_space = gym.spaces.Box(
             mg.ACTION_LOW, mg.ACTION_HIGH, shape=(1,), dtype=np.float64
         )
-        self._x = None
+        self._x: float | None = None
         self._t = 0
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):

@@ -7,12 +7,17 @@ MLP-Gaussian model with the known reward, by the fused rollouts of ``rollouts`` 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ...data import TrajectoryBatch
 from ...policies import GaussianPolicy
 from ..base import MonteCarloQDomain
 from . import dynamics as sw
+
+if TYPE_CHECKING:
+    from .model import MLPGaussianModel  # noqa: F401 (the model class, named in a string)
 
 
 class SwimmerFeatures:
@@ -24,7 +29,7 @@ class SwimmerFeatures:
         return sw.features(states)
 
 
-class SwimmerDomain(MonteCarloQDomain):
+class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
     """MuJoCo's Swimmer-v5 (``dynamics``); pi is Gaussian with a mean linear in the 8 joint
     features, the model the torch ``MLPGaussianModel`` with the fused rollouts of ``rollouts``."""
 

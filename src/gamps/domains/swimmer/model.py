@@ -12,6 +12,7 @@ drawing its noise from the caller's numpy generator.
 from __future__ import annotations
 
 import copy
+from typing import cast
 
 import numpy as np
 import torch
@@ -43,7 +44,7 @@ class MLPGaussianModel:
         self.learning_rate = learning_rate
         self.seed = seed
         self.min_log_std, self.max_log_std = min_log_std, max_log_std
-        self.net = None
+        self.net: nn.Sequential | None = None
         self.x_shift = self.x_scale = self.y_shift = self.y_scale = None
 
     def _inputs(self, states, actions) -> np.ndarray:
@@ -56,7 +57,7 @@ class MLPGaussianModel:
             self.net = copy.deepcopy(previous.net)
         return self
 
-    def _build(self, n_in: int, n_out: int) -> nn.Module:
+    def _build(self, n_in: int, n_out: int) -> nn.Sequential:
         generator_state = torch.random.get_rng_state()
         torch.manual_seed(self.seed)
         net = nn.Sequential(
@@ -89,10 +90,10 @@ class MLPGaussianModel:
         wt = torch.as_tensor(w, dtype=torch.float32)
         steps = self.steps
         if self.net is None:
-            self.net = self._build(x.shape[1], y.shape[1])
+            self.net = net = self._build(x.shape[1], y.shape[1])
         else:
-            steps = self.warm_steps
-        optimiser = torch.optim.Adam(self.net.parameters(), lr=self.learning_rate)
+            net, steps = self.net, self.warm_steps
+        optimiser = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
         for _ in range(steps):
             optimiser.zero_grad()
             loss = self._loss(xt, yt, wt)
@@ -104,7 +105,8 @@ class MLPGaussianModel:
     def _fold(self) -> None:
         """Fold the standardisation into the first and last layers, so that sampling maps raw
         inputs to raw mean deltas and standardised log-stds in one pass of three products."""
-        first, hidden, last = self.net[0], self.net[2], self.net[4]
+        assert self.net is not None, "fit the model first"
+        first, hidden, last = (cast(nn.Linear, self.net[i]) for i in (0, 2, 4))
         n_out = last.out_features // 2
         with torch.no_grad():
             x_scale = torch.as_tensor(self.x_scale, dtype=torch.float32)
