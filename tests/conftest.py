@@ -1,4 +1,6 @@
-"""Shared fixtures of the unit tests: the gridworld domain, its exact MDP and seeded policies."""
+"""Shared fixtures of the unit tests: the gridworld domain, its exact MDP, seeded policies and a
+dataset of pi_b; and the helpers of the pipeline tests. Plain helpers shared by several test files
+(reference estimators, toy MDPs, tolerances) are in fixtures.py."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gamps.data import TrajectoryBatch
 from gamps.domains.gridworld import GridworldDomain
 from gamps.domains.gridworld import dynamics as gw
 from gamps.policies import BoltzmannPolicy
@@ -94,3 +97,18 @@ def generic_theta() -> np.ndarray:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def batch(domain, behaviour_theta, rng) -> TrajectoryBatch:
+    """300 trajectories of pi_b in the gridworld, with metadata (test_data, test_gridworld). A
+    test file may define its own ``batch``, which then takes precedence (test_algorithms)."""
+    b = domain.collect(behaviour_theta, 300, rng)
+    return TrajectoryBatch(
+        b.states,
+        b.actions,
+        b.rewards,
+        b.mask,
+        b.behaviour_log_prob,
+        meta={"seed": 1, "n": 300, "env": "gridworld", "gamma": 0.9},
+    )

@@ -1,4 +1,7 @@
-"""The trajectory batch: structure of collected data, save/load round trip, failure modes."""
+"""The trajectory batch (gamps.data): save/load round trip, failure modes, consistency checks.
+
+What GridworldDomain.collect puts in a batch is tested in test_gridworld.py; the ``batch``
+fixture (pi_b's gridworld trajectories with metadata) is in conftest.py."""
 
 from __future__ import annotations
 
@@ -10,67 +13,6 @@ import pytest
 
 from gamps import data
 from gamps.data import DatasetError, TrajectoryBatch
-from gamps.domains.gridworld import dynamics as gw
-
-
-@pytest.fixture
-def batch(domain, behaviour_theta, rng) -> TrajectoryBatch:
-    b = domain.collect(behaviour_theta, 300, rng)
-    return TrajectoryBatch(
-        b.states,
-        b.actions,
-        b.rewards,
-        b.mask,
-        b.behaviour_log_prob,
-        meta={"seed": 1, "n": 300, "env": "gridworld", "gamma": 0.9},
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# What GridworldDomain.collect produces
-# ---------------------------------------------------------------------------------------------
-
-
-def test_collected_batch_follows_the_dynamics(domain, behaviour_theta, batch):
-    n, horizon = 300, domain.horizon
-    assert batch.states.shape == (n, horizon + 1)
-    assert batch.actions.shape == batch.rewards.shape == batch.mask.shape == (n, horizon)
-    assert batch.n == n and batch.horizon == horizon
-    s, a, m = batch.states[:, :-1], batch.actions, batch.mask
-    # initial states in the support of mu
-    assert np.all(gw.MU[batch.states[:, 0]] > 0)
-    # the mask is a prefix: once an episode ends it stays ended
-    assert np.all(m[:, 1:] <= m[:, :-1])
-    # real transitions follow NEXT_STATE, real rewards follow REWARD
-    np.testing.assert_array_equal(batch.states[:, 1:][m], gw.NEXT_STATE[s[m], a[m]])
-    np.testing.assert_array_equal(batch.rewards[m], gw.REWARD[s[m], a[m]])
-    np.testing.assert_allclose(
-        batch.behaviour_log_prob[m], domain.policy.log_prob(behaviour_theta, s[m], a[m])
-    )
-    # an episode stops early only at the goal; running episodes never sit on it
-    ended = batch.lengths < horizon
-    assert 0 < ended.sum() < n  # both kinds of episodes are present
-    assert np.all(batch.states[np.arange(n), batch.lengths][ended] == gw.GOAL)
-    assert np.all(s[m] != gw.GOAL)
-    # padding: states repeat the last one, everything else is 0
-    for i in np.nonzero(ended)[0]:
-        length = batch.lengths[i]
-        assert np.all(batch.states[i, length:] == batch.states[i, length])
-        assert np.all(batch.actions[i, length:] == 0)
-        assert np.all(batch.rewards[i, length:] == 0.0)
-        assert np.all(batch.behaviour_log_prob[i, length:] == 0.0)
-    # returns
-    np.testing.assert_allclose(
-        batch.discounted_returns(0.9), -(1 - 0.9**batch.lengths) / (1 - 0.9), rtol=1e-12
-    )
-
-
-def test_collect_is_reproducible(domain, behaviour_theta):
-    a = domain.collect(behaviour_theta, 50, np.random.default_rng(0))
-    b = domain.collect(behaviour_theta, 50, np.random.default_rng(0))
-    for name in data.ARRAYS:
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
-
 
 # ---------------------------------------------------------------------------------------------
 # Save / load

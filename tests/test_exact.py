@@ -1,9 +1,13 @@
-"""Closed-form quantities (value.py, exact.py) vs brute force, finite differences, samples."""
+"""Closed-form quantities of a finite MDP (gamps.exact): occupancies delta and eta, J, the exact
+gradient and the exact MVG, against enumeration of every trajectory, finite differences and
+samples; and Lemma 4.1, the sample GAMPS weights converging to eta. finite_horizon_q (gamps.value)
+is tested in test_value.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from fixtures import brute_q, paths, random_pi, tiny_mdp
 from scipy import sparse
 
 from gamps import exact, weights
@@ -12,68 +16,8 @@ from gamps.domains.gridworld.figure1 import weight_maps
 from gamps.value import expected_return, finite_horizon_q
 
 # ---------------------------------------------------------------------------------------------
-# A tiny random MDP, solved by enumerating every trajectory
+# Occupancies and J against enumeration (tiny_mdp and paths: fixtures.py)
 # ---------------------------------------------------------------------------------------------
-
-
-def tiny_mdp(seed=0, gamma=0.8, horizon=4):
-    rng = np.random.default_rng(seed)
-    n_s, n_a = 3, 2
-    transitions = rng.dirichlet(np.ones(n_s), size=(n_s, n_a))
-    reward = rng.normal(size=(n_s, n_a))
-    terminal = np.array([False, False, True])
-    mu = np.array([0.5, 0.3, 0.2])  # some mass on the terminal state: that episode is over at once
-    return exact.FiniteMDP(transitions, reward, mu, terminal, gamma, horizon)
-
-
-def random_pi(seed, n_s=3, n_a=2):
-    return np.random.default_rng(seed).dirichlet(np.ones(n_a), size=n_s)
-
-
-def paths(mdp, pi, start=None, transitions=None):
-    """Every complete trajectory as (probability, [(s_0, a_0), (s_1, a_1), ...]).
-
-    The episode runs while the state is non-terminal and fewer than T steps were taken. With
-    ``start = (t, s, a)`` the enumeration begins by taking a in s at time t (T - t steps left).
-    """
-    p = mdp.transitions if transitions is None else transitions
-    n_s, n_a = mdp.reward.shape
-    out = []
-
-    def extend(prob, steps, state, t):
-        if t >= mdp.horizon or mdp.terminal[state]:
-            out.append((prob, steps))
-            return
-        for a in range(n_a):
-            take(prob * pi[state, a], steps, state, a, t)
-
-    def take(prob, steps, state, a, t):
-        steps = [*steps, (state, a)]
-        for nxt in range(n_s):
-            if p[state, a, nxt] > 0:
-                extend(prob * p[state, a, nxt], steps, nxt, t + 1)
-
-    if start is None:
-        for s0 in range(n_s):
-            extend(mdp.mu[s0], [], s0, 0)
-    else:
-        t, s0, a0 = start
-        take(1.0, [], s0, a0, t)
-    return out
-
-
-def brute_q(mdp, pi, transitions=None):
-    n_s, n_a = mdp.reward.shape
-    q = np.zeros((mdp.horizon, n_s, n_a))
-    for t in range(mdp.horizon):
-        for s in range(n_s):
-            if mdp.terminal[s]:
-                continue
-            for a in range(n_a):
-                for prob, steps in paths(mdp, pi, start=(t, s, a), transitions=transitions):
-                    ret = sum(mdp.gamma**k * mdp.reward[x, y] for k, (x, y) in enumerate(steps))
-                    q[t, s, a] += prob * ret
-    return q
 
 
 def brute_occupancies(mdp, pi, score_norm):
@@ -94,39 +38,6 @@ def brute_occupancies(mdp, pi, score_norm):
             j += prob * mdp.gamma**t * mdp.reward[s, a]
     delta = np.einsum("t,tsa->sa", mdp.gamma ** np.arange(mdp.horizon), d)
     return d, j, delta / delta.sum(), eta / eta.sum(), survival
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_finite_horizon_q_matches_enumeration(seed):
-    mdp = tiny_mdp(seed)
-    pi = random_pi(seed + 10)
-    q = finite_horizon_q(mdp.transitions, mdp.reward, pi, mdp.gamma, mdp.horizon, mdp.terminal)
-    assert q.shape == (mdp.horizon, 3, 2)
-    np.testing.assert_allclose(q, brute_q(mdp, pi), atol=1e-12)
-    assert np.all(q[:, mdp.terminal] == 0.0)
-    # the last step only collects the immediate reward
-    np.testing.assert_allclose(q[-1, ~mdp.terminal], mdp.reward[~mdp.terminal])
-
-
-def test_finite_horizon_q_matches_monte_carlo():
-    mdp = tiny_mdp(5, gamma=0.9, horizon=6)
-    pi = random_pi(6)
-    q = finite_horizon_q(mdp.transitions, mdp.reward, pi, mdp.gamma, mdp.horizon, mdp.terminal)
-    rng = np.random.default_rng(0)
-    n, t0, s0, a0 = 100_000, 1, 0, 1
-    state = np.full(n, s0)
-    action = np.full(n, a0)
-    ret = np.zeros(n)
-    alive = np.ones(n, dtype=bool)
-    for k in range(mdp.horizon - t0):
-        ret += np.where(alive, mdp.gamma**k * mdp.reward[state, action], 0.0)
-        cdf = np.cumsum(mdp.transitions[state, action], axis=-1)
-        state = np.minimum((rng.random((n, 1)) > cdf).sum(-1), 2)
-        alive &= ~mdp.terminal[state]
-        cdf = np.cumsum(pi[state], axis=-1)
-        action = np.minimum((rng.random((n, 1)) > cdf).sum(-1), 1)
-    se = ret.std() / np.sqrt(n)
-    assert abs(ret.mean() - q[t0, s0, a0]) <= 5 * se  # CLT: 5 standard errors
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -1,6 +1,8 @@
-"""Minigolf with two terrains (REPLICATION_SPEC.md, "Minigolf with two terrains"): the physics, the
-gymnasium environment, the batch simulator of the domain, the Gaussian policy and the
-linear-Gaussian model class fitted by the weighted MLE of Eq. 3.
+"""Minigolf with two terrains (gamps.domains.minigolf; REPLICATION_SPEC.md, "Minigolf with two
+terrains"): the physics, the gymnasium environment, the batch simulator of the domain, its Q values
+by Eq. 4 (MonteCarloQDomain.q_values with deterministic toy models) and the linear-Gaussian model
+class fitted by the weighted MLE of Eq. 3. The Gaussian policy and its radial basis features are
+tested in test_policies.py.
 
 Statistical checks use fixed seeds and 5-standard-error tolerances derived from the sample size, so
 that they would hold for (almost) any seed; each states the power it has against a plausible bug.
@@ -13,6 +15,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+from fixtures import discounted_sum, sample_std_se
 from gymnasium.utils.env_checker import check_env
 from scipy.stats import truncnorm
 
@@ -21,7 +24,6 @@ from gamps.domains.minigolf import MinigolfDomain
 from gamps.domains.minigolf import physics as mg
 from gamps.domains.minigolf.model import LinearGaussianModel
 from gamps.envs import MINIGOLF_ID
-from gamps.policies import GaussianPolicy, RadialBasis
 
 # Hand-computed from the spec's constants (f g 5/7, and (2h - r)^2 g / (2r) / (2d)):
 #   track: d = 5/7 * 0.131 * 9.81 = 6.42555 / 7 = 0.917935714...
@@ -37,11 +39,6 @@ BOUNDARY = 40.0 / 3.0
 
 # The noise: N(0, 0.3^2) truncated at +-1 (redrawn), whose std is below 0.3.
 TRUNC_NOISE = truncnorm(-1 / 0.3, 1 / 0.3, loc=0.0, scale=0.3)
-
-
-def sample_std_se(std: float, excess_kurtosis: float, n: int) -> float:
-    """Asymptotic standard error of the sample standard deviation: sd * sqrt((kappa + 2) / (4n))."""
-    return std * np.sqrt((excess_kurtosis + 2.0) / (4.0 * n))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,86 +372,93 @@ def test_evaluate_reports_return_and_hole_rate(minigolf_domain):
 
 
 # ---------------------------------------------------------------------------------------------
-# RadialBasis and GaussianPolicy
+# MinigolfDomain.q_values: Eq. 4 at every valid step with T - t steps left
 # ---------------------------------------------------------------------------------------------
 
-CENTRES = (0, 4, 8, 12, 16, 20)
+
+class FixedMove:
+    """Deterministic minigolf model x' = f(x, a)."""
+
+    def __init__(self, move):
+        self.move = move
+
+    def sample(self, states, actions, rng):
+        return self.move(np.asarray(states, dtype=float), np.asarray(actions, dtype=float))
 
 
-def test_radial_basis_values_and_shapes():
-    rbf = RadialBasis(CENTRES, 4.0)
-    assert rbf.dim == 6
-    phi = rbf(np.array([[4.0], [6.0]]))
-    assert phi.shape == (2, 6)
-    assert phi[0, 1] == 1.0 and phi[0, 2] == pytest.approx(np.exp(-0.5))
-    np.testing.assert_allclose(phi[1], np.exp(-((6.0 - np.array(CENTRES)) ** 2) / 32.0))
-    # a trailing feature axis of size 1 and a bare scalar state give the same features
-    x = np.random.default_rng(0).uniform(0, 20, size=(3, 5))
-    np.testing.assert_array_equal(rbf(x[..., None]), rbf(x))
-    assert rbf(x[..., None]).shape == (3, 5, 6)
+@pytest.fixture(scope="module")
+def golf():
+    domain = MinigolfDomain(rollouts=6)
+    rng = np.random.default_rng(99)
+    theta = domain.behaviour_parameters(rng)
+    batch = domain.collect(theta, 300, rng)
+    return domain, theta, batch
 
 
-@pytest.fixture(params=[1, 2], ids=["1d-action", "2d-action"])
-def gaussian_setup(request):
-    action_dim = request.param
-    policy = GaussianPolicy(RadialBasis(CENTRES, 4.0), action_dim, std=0.7)
-    rng = np.random.default_rng(10 + action_dim)
-    theta = rng.normal(size=policy.dim)
-    states = rng.uniform(0, 20, size=(4, 5, 1))
-    actions = rng.normal(1.0, 2.0, size=(4, 5, action_dim))
-    return policy, theta, states, actions
+def test_q_values_use_the_remaining_horizon(golf):
+    """Model x' = x - 1: the ball is short while x' > 0, then drops (x' in (-1, 0], K > 2.7), so
+    Q_t(x) = -sum_{k < min(ceil(x) - 1, T - t)} gamma^k exactly."""
+    domain, theta, batch = golf
+    q = domain.q_values(FixedMove(lambda s, a: s - 1.0), theta, batch, np.random.default_rng(0))
+    assert q.shape == batch.mask.shape
+    mask = batch.mask
+    np.testing.assert_array_equal(q[~mask], 0.0)
+    x = batch.states[:, :-1, 0]
+    assert np.all(np.abs(x[mask] - np.round(x[mask])) > 1e-9)  # away from integer round-off
+    left = domain.horizon - np.arange(domain.horizon)[None, :]
+    n_short = np.minimum(np.ceil(x) - 1, left)
+    expected = -(1 - domain.gamma**n_short) / (1 - domain.gamma)
+    np.testing.assert_allclose(q[mask], expected[mask], rtol=1e-12, atol=1e-12)
+    # both limits are exercised: the horizon cuts some rollouts, the hole ends others
+    assert np.any(((np.ceil(x) - 1) > left)[mask]) and np.any(((np.ceil(x) - 1) < left)[mask])
 
 
-def test_gaussian_log_prob_closed_form(gaussian_setup):
-    policy, theta, states, actions = gaussian_setup
-    mean = np.einsum("...f,fa->...a", RadialBasis(CENTRES, 4.0)(states), theta.reshape(6, -1))
-    expected = np.sum(
-        -0.5 * ((actions - mean) / 0.7) ** 2 - np.log(0.7 * np.sqrt(2 * np.pi)), axis=-1
+def test_q_values_when_the_ball_never_moves(golf):
+    domain, theta, batch = golf
+    q = domain.q_values(FixedMove(lambda s, a: s.copy()), theta, batch, np.random.default_rng(0))
+    left = domain.horizon - np.arange(domain.horizon)[None, :]
+    expected = np.broadcast_to(-(1 - domain.gamma**left) / (1 - domain.gamma), q.shape)
+    np.testing.assert_allclose(q[batch.mask], expected[batch.mask], rtol=1e-12)
+    np.testing.assert_array_equal(q[~batch.mask], 0.0)
+
+
+def test_q_values_start_with_the_stored_action(golf):
+    """Model x' = x - 4 a^2 (a clipped to [1e-5, 5]): where the stored action already ends the
+    episode at once (hole or overshoot), Q is exactly 0 or -100 for every rollout; a first action
+    drawn from pi_theta instead would average over outcomes."""
+    domain, theta, batch = golf
+    move = FixedMove(lambda s, a: s - 4.0 * mg.clip_action(a) ** 2)
+    q = domain.q_values(move, theta, batch, np.random.default_rng(0))
+    mask = batch.mask
+    x = batch.states[:, :-1, 0]
+    x_next = x - 4.0 * mg.clip_action(batch.actions[..., 0]) ** 2
+    reward, done = mg.reward_and_done(x, x_next)
+    first = mask & done
+    assert np.any(first & (reward == 0.0)) and np.any(first & (reward == -100.0))
+    np.testing.assert_array_equal(q[first], reward[first])
+    # elsewhere the first reward is -1 and the rest is bounded by the worst outcome
+    going = mask & ~done
+    assert np.all(q[going] <= -1.0)
+    assert np.all(q[going] >= -1.0 - domain.gamma * (100.0 + discounted_sum(20, domain.gamma)))
+
+
+def test_q_values_with_a_fitted_model_are_zero_off_mask_and_bounded(golf):
+    domain, theta, batch = golf
+    mask = batch.mask
+    model = domain.make_model().fit(
+        batch.states[:, :-1][mask],
+        batch.actions[mask],
+        batch.states[:, 1:][mask],
+        np.ones(mask.sum()),
     )
-    np.testing.assert_allclose(policy.log_prob(theta, states, actions), expected, rtol=1e-12)
-
-
-def test_gaussian_score_matches_finite_differences(gaussian_setup):
-    policy, theta, states, actions = gaussian_setup
-    score = policy.score(theta, states, actions)
-    assert score.shape == (4, 5, policy.dim)
-    h = 1e-6
-    fd = np.zeros_like(score)
-    for i in range(policy.dim):
-        step = np.zeros(policy.dim)
-        step[i] = h
-        fd[..., i] = (
-            policy.log_prob(theta + step, states, actions)
-            - policy.log_prob(theta - step, states, actions)
-        ) / (2 * h)
-    np.testing.assert_allclose(score, fd, atol=1e-6)
-
-
-@pytest.mark.parametrize("q", [1.0, 2.0, np.inf])
-def test_gaussian_score_norm_is_norm_of_score(gaussian_setup, q):
-    policy, theta, states, actions = gaussian_setup
-    expected = np.linalg.norm(policy.score(theta, states, actions), ord=q, axis=-1)
-    got = policy.score_norm(theta, states, actions, q=q)
-    assert got.shape == (4, 5)
-    np.testing.assert_allclose(got, expected, rtol=1e-12)
-
-
-def test_gaussian_score_dot_is_contraction(gaussian_setup):
-    policy, theta, states, actions = gaussian_setup
-    coef = np.random.default_rng(3).normal(size=(4, 5))
-    expected = np.einsum("nt,ntd->d", coef, policy.score(theta, states, actions))
-    np.testing.assert_allclose(policy.score_dot(theta, states, actions, coef), expected, rtol=1e-11)
-
-
-def test_gaussian_sample_moments(gaussian_setup):
-    policy, theta, states, _ = gaussian_setup
-    n = 20_000
-    s = np.broadcast_to(np.array([[1.0], [9.5], [17.0]])[:, None, :], (3, n, 1))
-    samples = policy.sample(theta, s, np.random.default_rng(4))
-    assert samples.shape == (3, n, policy.action_dim)
-    mean = policy.mean(theta, s[:, :1])  # [3, 1, da]
-    assert np.all(np.abs(samples.mean(axis=1) - mean[:, 0]) <= 5 * 0.7 / np.sqrt(n))
-    assert np.all(np.abs(samples.std(axis=1) - 0.7) <= 5 * sample_std_se(0.7, 0.0, n))
+    q = domain.q_values(model, theta, batch, np.random.default_rng(1))
+    assert q.shape == mask.shape and np.all(np.isfinite(q))
+    np.testing.assert_array_equal(q[~mask], 0.0)
+    left = domain.horizon - np.arange(domain.horizon)[None, :]
+    lowest = -(1 - domain.gamma**left) / (1 - domain.gamma) - 100.0
+    assert np.all(q[mask] <= 0.0) and np.all(q[mask] >= np.broadcast_to(lowest, q.shape)[mask])
+    # reproducible with the same generator
+    np.testing.assert_array_equal(q, domain.q_values(model, theta, batch, np.random.default_rng(1)))
 
 
 # ---------------------------------------------------------------------------------------------

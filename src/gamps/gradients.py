@@ -2,9 +2,8 @@
 
 Each estimator is a weighted sum of scores, grad = 1/N sum_i sum_t c_t^i score_t^i, so each is
 written as its coefficients c [N, T]; the policy contracts them with its scores
-(``policy.score_dot``) without materialising the [N, T, d] score array. The ``mvg``,
-``reinforce`` and ``pgt`` functions take explicit scores [N, T, d] and serve as references.
-All ratios enter as log rho_{0:t} [N, T].
+(``policy.score_dot``) without materialising the [N, T, d] score array. All ratios enter as
+log rho_{0:t} [N, T].
 """
 
 from __future__ import annotations
@@ -38,23 +37,3 @@ def pgt_coefficients(log_rho, rewards, gamma: float, mask) -> np.ndarray:
     reward_terms = discounted_ratios(log_rho, gamma, mask) * np.where(mask, rewards, 0.0)
     to_go = np.cumsum(reward_terms[:, ::-1], axis=1)[:, ::-1]
     return np.where(mask, to_go, 0.0)
-
-
-def _contract(coef, score) -> np.ndarray:
-    return np.einsum("nt,ntd->d", coef, score) / coef.shape[0]
-
-
-def mvg(score, log_rho, q_values, gamma: float, mask) -> np.ndarray:
-    """The sample MVG of Eq. 5:
-    1/N sum_i sum_t gamma^t rho_{0:t} score_t Q^{pi, p_hat}(s_t, a_t)."""
-    return _contract(mvg_coefficients(log_rho, q_values, gamma, mask), score)
-
-
-def reinforce(score, log_rho, rewards, gamma: float, mask) -> np.ndarray:
-    """1/N sum_i rho_{0:T-1} (sum_t score_t) (sum_t gamma^t r_t)."""
-    return _contract(reinforce_coefficients(log_rho, rewards, gamma, mask), score)
-
-
-def pgt(score, log_rho, rewards, gamma: float, mask) -> np.ndarray:
-    """1/N sum_i sum_t gamma^t rho_{0:t} score_t sum_{t'>=t} gamma^{t'-t} rho_{t+1:t'} r_{t'}."""
-    return _contract(pgt_coefficients(log_rho, rewards, gamma, mask), score)

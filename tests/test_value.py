@@ -1,21 +1,64 @@
-"""The Monte Carlo Q engine of Eq. 4 (gamps.value.monte_carlo_q) against closed forms, and its use
-by MinigolfDomain.q_values.
+"""Action values Q^{pi, p} (gamps.value): finite_horizon_q against enumeration and Monte Carlo,
+and the generic Monte Carlo Q engine of Eq. 4 (monte_carlo_q) against closed forms.
 
-Stochastic checks compare the estimate with the exact Q within 5 standard errors, where the
-standard error sqrt(Var(G) / M) uses the exact variance of one rollout's return G, computed in
-closed form for each toy model: a correct engine fails with probability ~6e-7 per comparison.
+Stochastic checks of the engine compare the estimate with the exact Q within 5 standard errors,
+where the standard error sqrt(Var(G) / M) uses the exact variance of one rollout's return G,
+computed in closed form for each toy model: a correct engine fails with probability ~6e-7 per
+comparison.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from fixtures import brute_q, discounted_sum, random_pi, tiny_mdp
 
-from gamps.domains.minigolf import MinigolfDomain
-from gamps.domains.minigolf import physics as mg
 from gamps.domains.minigolf.model import LinearGaussianModel
 from gamps.policies import GaussianPolicy, Identity
-from gamps.value import monte_carlo_q
+from gamps.value import finite_horizon_q, monte_carlo_q
+
+# ---------------------------------------------------------------------------------------------
+# finite_horizon_q: backward induction against enumeration and samples
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_finite_horizon_q_matches_enumeration(seed):
+    mdp = tiny_mdp(seed)
+    pi = random_pi(seed + 10)
+    q = finite_horizon_q(mdp.transitions, mdp.reward, pi, mdp.gamma, mdp.horizon, mdp.terminal)
+    assert q.shape == (mdp.horizon, 3, 2)
+    np.testing.assert_allclose(q, brute_q(mdp, pi), atol=1e-12)
+    assert np.all(q[:, mdp.terminal] == 0.0)
+    # the last step only collects the immediate reward
+    np.testing.assert_allclose(q[-1, ~mdp.terminal], mdp.reward[~mdp.terminal])
+
+
+def test_finite_horizon_q_matches_monte_carlo():
+    mdp = tiny_mdp(5, gamma=0.9, horizon=6)
+    pi = random_pi(6)
+    q = finite_horizon_q(mdp.transitions, mdp.reward, pi, mdp.gamma, mdp.horizon, mdp.terminal)
+    rng = np.random.default_rng(0)
+    n, t0, s0, a0 = 100_000, 1, 0, 1
+    state = np.full(n, s0)
+    action = np.full(n, a0)
+    ret = np.zeros(n)
+    alive = np.ones(n, dtype=bool)
+    for k in range(mdp.horizon - t0):
+        ret += np.where(alive, mdp.gamma**k * mdp.reward[state, action], 0.0)
+        cdf = np.cumsum(mdp.transitions[state, action], axis=-1)
+        state = np.minimum((rng.random((n, 1)) > cdf).sum(-1), 2)
+        alive &= ~mdp.terminal[state]
+        cdf = np.cumsum(pi[state], axis=-1)
+        action = np.minimum((rng.random((n, 1)) > cdf).sum(-1), 1)
+    se = ret.std() / np.sqrt(n)
+    assert abs(ret.mean() - q[t0, s0, a0]) <= 5 * se  # CLT: 5 standard errors
+
+
+# ---------------------------------------------------------------------------------------------
+# monte_carlo_q: toy models, policies and rewards
+# ---------------------------------------------------------------------------------------------
+
 
 GAMMA = 0.9
 
@@ -74,10 +117,6 @@ def dummy_policy():
     return GaussianPolicy(ConstantFeature(), 1, 1.0), np.array([0.0])
 
 
-def discounted_sum(n, gamma=GAMMA):
-    return (1 - gamma**n) / (1 - gamma)
-
-
 # ---------------------------------------------------------------------------------------------
 # (a) deterministic model
 # ---------------------------------------------------------------------------------------------
@@ -101,7 +140,7 @@ def test_deterministic_model_constant_reward_is_the_discounted_count():
         rng=np.random.default_rng(1),
     )
     assert q.shape == (p,)
-    np.testing.assert_allclose(q, 1.5 * discounted_sum(steps), rtol=1e-13)
+    np.testing.assert_allclose(q, 1.5 * discounted_sum(steps, GAMMA), rtol=1e-13)
     np.testing.assert_allclose(q[0], 1.5, rtol=0)  # one step: the immediate reward alone
 
 
@@ -226,7 +265,9 @@ def test_gaussian_random_walk_with_linear_reward():
     # so Q(s, 3) - Q(s, 0) = 3 b sum_{k<6} gamma^k in expectation (independent rollouts)
     tail = np.array([np.sum(GAMMA ** np.arange(j, 6)) for j in range(6)])
     var_g = np.sum(np.r_[sigma**2, np.full(5, sigma**2 + b**2 * s_pi**2)] * tail**2)
-    assert abs((q[1] - q[0]) - 3.0 * b * discounted_sum(6)) <= 5 * np.sqrt(2 * var_g / rollouts)
+    assert abs((q[1] - q[0]) - 3.0 * b * discounted_sum(6, GAMMA)) <= 5 * np.sqrt(
+        2 * var_g / rollouts
+    )
 
 
 def test_first_action_is_the_given_one_and_later_actions_follow_pi_at_the_current_state():
@@ -312,7 +353,7 @@ def test_zero_steps_gives_zero_and_rollouts_stop_at_the_horizon():
         10,
         np.random.default_rng(0),
     )
-    np.testing.assert_allclose(q, 7.0 * discounted_sum(steps), rtol=1e-13)
+    np.testing.assert_allclose(q, 7.0 * discounted_sum(steps, GAMMA), rtol=1e-13)
     assert q[0] == 0.0
     assert len(model.shapes) == 5
 
@@ -416,93 +457,3 @@ def test_monte_carlo_error_shrinks_like_one_over_sqrt_m():
     # ratio of the two sample std's is 4 (= sqrt(64 / 4)); the sd of each is ~ sd / sqrt(2 P)
     ratio = sds[0] / sds[1]
     assert abs(ratio - 4.0) <= 5 * 4.0 * np.sqrt(2 / (2 * p))
-
-
-# ---------------------------------------------------------------------------------------------
-# MinigolfDomain.q_values: Eq. 4 at every valid step with T - t steps left
-# ---------------------------------------------------------------------------------------------
-
-
-class FixedMove:
-    """Deterministic minigolf model x' = f(x, a)."""
-
-    def __init__(self, move):
-        self.move = move
-
-    def sample(self, states, actions, rng):
-        return self.move(np.asarray(states, dtype=float), np.asarray(actions, dtype=float))
-
-
-@pytest.fixture(scope="module")
-def golf():
-    domain = MinigolfDomain(rollouts=6)
-    rng = np.random.default_rng(99)
-    theta = domain.behaviour_parameters(rng)
-    batch = domain.collect(theta, 300, rng)
-    return domain, theta, batch
-
-
-def test_q_values_use_the_remaining_horizon(golf):
-    """Model x' = x - 1: the ball is short while x' > 0, then drops (x' in (-1, 0], K > 2.7), so
-    Q_t(x) = -sum_{k < min(ceil(x) - 1, T - t)} gamma^k exactly."""
-    domain, theta, batch = golf
-    q = domain.q_values(FixedMove(lambda s, a: s - 1.0), theta, batch, np.random.default_rng(0))
-    assert q.shape == batch.mask.shape
-    mask = batch.mask
-    np.testing.assert_array_equal(q[~mask], 0.0)
-    x = batch.states[:, :-1, 0]
-    assert np.all(np.abs(x[mask] - np.round(x[mask])) > 1e-9)  # away from integer round-off
-    left = domain.horizon - np.arange(domain.horizon)[None, :]
-    n_short = np.minimum(np.ceil(x) - 1, left)
-    expected = -(1 - domain.gamma**n_short) / (1 - domain.gamma)
-    np.testing.assert_allclose(q[mask], expected[mask], rtol=1e-12, atol=1e-12)
-    # both limits are exercised: the horizon cuts some rollouts, the hole ends others
-    assert np.any(((np.ceil(x) - 1) > left)[mask]) and np.any(((np.ceil(x) - 1) < left)[mask])
-
-
-def test_q_values_when_the_ball_never_moves(golf):
-    domain, theta, batch = golf
-    q = domain.q_values(FixedMove(lambda s, a: s.copy()), theta, batch, np.random.default_rng(0))
-    left = domain.horizon - np.arange(domain.horizon)[None, :]
-    expected = np.broadcast_to(-(1 - domain.gamma**left) / (1 - domain.gamma), q.shape)
-    np.testing.assert_allclose(q[batch.mask], expected[batch.mask], rtol=1e-12)
-    np.testing.assert_array_equal(q[~batch.mask], 0.0)
-
-
-def test_q_values_start_with_the_stored_action(golf):
-    """Model x' = x - 4 a^2 (a clipped to [1e-5, 5]): where the stored action already ends the
-    episode at once (hole or overshoot), Q is exactly 0 or -100 for every rollout; a first action
-    drawn from pi_theta instead would average over outcomes."""
-    domain, theta, batch = golf
-    move = FixedMove(lambda s, a: s - 4.0 * mg.clip_action(a) ** 2)
-    q = domain.q_values(move, theta, batch, np.random.default_rng(0))
-    mask = batch.mask
-    x = batch.states[:, :-1, 0]
-    x_next = x - 4.0 * mg.clip_action(batch.actions[..., 0]) ** 2
-    reward, done = mg.reward_and_done(x, x_next)
-    first = mask & done
-    assert np.any(first & (reward == 0.0)) and np.any(first & (reward == -100.0))
-    np.testing.assert_array_equal(q[first], reward[first])
-    # elsewhere the first reward is -1 and the rest is bounded by the worst outcome
-    going = mask & ~done
-    assert np.all(q[going] <= -1.0)
-    assert np.all(q[going] >= -1.0 - domain.gamma * (100.0 + discounted_sum(20, domain.gamma)))
-
-
-def test_q_values_with_a_fitted_model_are_zero_off_mask_and_bounded(golf):
-    domain, theta, batch = golf
-    mask = batch.mask
-    model = domain.make_model().fit(
-        batch.states[:, :-1][mask],
-        batch.actions[mask],
-        batch.states[:, 1:][mask],
-        np.ones(mask.sum()),
-    )
-    q = domain.q_values(model, theta, batch, np.random.default_rng(1))
-    assert q.shape == mask.shape and np.all(np.isfinite(q))
-    np.testing.assert_array_equal(q[~mask], 0.0)
-    left = domain.horizon - np.arange(domain.horizon)[None, :]
-    lowest = -(1 - domain.gamma**left) / (1 - domain.gamma) - 100.0
-    assert np.all(q[mask] <= 0.0) and np.all(q[mask] >= np.broadcast_to(lowest, q.shape)[mask])
-    # reproducible with the same generator
-    np.testing.assert_array_equal(q, domain.q_values(model, theta, batch, np.random.default_rng(1)))
