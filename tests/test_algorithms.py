@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from fixtures import reference_mvg, reference_pgt, reference_reinforce
 
-from gamps import algorithms, weights
+from gamps import algorithms, experiment, gradients, weights
 from gamps.domains.gridworld.model import ActionEffectModel
+
+ROOT = Path(__file__).resolve().parents[1]
 
 N = 100
 
@@ -47,6 +51,56 @@ def test_registry_order_labels_and_unknown_names():
     assert algorithms.label("other") == "other"
     with pytest.raises(ValueError, match="unknown algorithm 'sgd'"):
         algorithms.get("sgd")
+    with pytest.raises(ValueError, match="learns no model"):
+        algorithms.model_weights(None, "pgt", None, None, None, 2.0)
+
+
+def _enums(node):
+    """Every ``enum`` list of a JSON schema."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "enum":
+                yield value
+            else:
+                yield from _enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _enums(value)
+
+
+def test_the_schema_accepts_exactly_the_registered_algorithms():
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    lists = [e for e in _enums(schema) if "gamps" in e]
+    assert lists, "the schema has no enum of algorithm names"
+    assert all(list(e) == list(algorithms.ALGORITHMS) for e in lists)
+
+
+def test_a_fifth_algorithm_is_one_registry_entry(domain, monkeypatch):
+    """A per-decision estimator without importance ratios, added by one entry, runs Algorithm 1
+    through the pipeline's own entry point and differs from PGT off-policy."""
+
+    def no_ratios(log_rho, rewards, gamma, mask):
+        return gradients.pgt_coefficients(np.zeros_like(log_rho), rewards, gamma, mask)
+
+    entry = algorithms.Algorithm("pgt_noratio", "PGT (no ratios)", no_ratios)
+    monkeypatch.setitem(algorithms.REGISTRY, entry.name, entry)
+    config = {
+        **domain.defaults(),
+        "iterations": 3,
+        "step_size": 1.0,
+        "q_norm": 2.0,
+        "ess_stop_fraction": 0.0,
+        "degenerate_ess_fraction": 0.05,
+    }
+    batch = experiment.collect_dataset("gridworld", config, 50, seed=0)
+    new = experiment.train("gridworld", config, "pgt_noratio", batch)
+    pgt = experiment.train("gridworld", config, "pgt", batch)
+    assert [r["algorithm"] for r in new] == ["pgt_noratio"] * 4
+    assert new[0]["return"] == pgt[0]["return"]  # the same start, pi_b
+    assert new[1]["return"] == pgt[1]["return"]  # on-policy first step: every ratio is 1
+    assert new[2]["return"] != pgt[2]["return"]
+    assert algorithms.label("pgt_noratio") == "PGT (no ratios)"
+    assert not dataclasses.replace(entry).model_based
 
 
 def test_fit_model_is_the_weighted_fit_on_every_valid_transition(domain, batch, behaviour_theta):

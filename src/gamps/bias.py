@@ -46,7 +46,7 @@ the paper's proof sketch:
 
 The constant of ``bound_l1`` is sharp: a start state whose two actions lead to a +R or a -R
 absorbing state with probabilities 1/2 +- e, a model predicting 1/2, and a policy uniform there and
-deterministic elsewhere attain it with equality (tests/test_diagnostics.py).
+deterministic elsewhere attain it with equality (tests/test_bias.py).
 
 Relation to the paper's constant: W = sum_l gamma^l E[||score_l||_q sum_{k=l}^{T-1} gamma^{k-l}
 1{running at k}] <= Z (1 - gamma^T) / (1 - gamma) with Z = sum_t gamma^t sum_{s,a} d_t ||score||_q,

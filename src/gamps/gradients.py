@@ -11,18 +11,22 @@ from __future__ import annotations
 import numpy as np
 
 
-def discounted_ratios(log_rho, gamma: float, mask) -> np.ndarray:
+def discounted_ratios(log_rho: np.ndarray, gamma: float, mask: np.ndarray) -> np.ndarray:
     """gamma^t rho_{0:t}, zero where masked."""
     t = np.arange(mask.shape[1])
     return np.where(mask, np.exp(t * np.log(gamma) + log_rho), 0.0)
 
 
-def mvg_coefficients(log_rho, q_values, gamma: float, mask) -> np.ndarray:
+def mvg_coefficients(
+    log_rho: np.ndarray, q_values: np.ndarray, gamma: float, mask: np.ndarray
+) -> np.ndarray:
     """Eq. 5: c_t = gamma^t rho_{0:t} Q^{pi, p_hat}(s_t, a_t)."""
     return discounted_ratios(log_rho, gamma, mask) * np.where(mask, q_values, 0.0)
 
 
-def reinforce_coefficients(log_rho, rewards, gamma: float, mask) -> np.ndarray:
+def reinforce_coefficients(
+    log_rho: np.ndarray, rewards: np.ndarray, gamma: float, mask: np.ndarray
+) -> np.ndarray:
     """REINFORCE with per-trajectory importance sampling: c_t = rho_{0:T-1} sum_t' gamma^t' r_t',
     the same for every step of a trajectory."""
     t = np.arange(mask.shape[1])
@@ -30,7 +34,9 @@ def reinforce_coefficients(log_rho, rewards, gamma: float, mask) -> np.ndarray:
     return np.where(mask, (np.exp(log_rho[:, -1]) * ret)[:, None], 0.0)
 
 
-def pgt_coefficients(log_rho, rewards, gamma: float, mask) -> np.ndarray:
+def pgt_coefficients(
+    log_rho: np.ndarray, rewards: np.ndarray, gamma: float, mask: np.ndarray
+) -> np.ndarray:
     """PGT with per-decision importance sampling:
     sum_t gamma^t rho_{0:t} score_t sum_{t'>=t} gamma^{t'-t} rho_{t+1:t'} r_{t'}, so
     c_t = sum_{t'>=t} gamma^{t'} rho_{0:t'} r_{t'} (a reversed cumulative sum)."""
