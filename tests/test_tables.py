@@ -1,4 +1,5 @@
-"""Bootstrap CIs, per-run outcomes, paired comparisons and report tables of analysis.statistics."""
+"""The DataFrames of analysis.tables: bands, per-run outcomes, the outcome table, comparisons
+paired by seed, the gradient-bias tables, the importance-weight health and the compute time."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gamps.analysis import aggregate
-from gamps.analysis import statistics as st
+from gamps.analysis import tables as st
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = 2_000  # resamples where only the structure, not the precision, is tested
@@ -27,7 +27,7 @@ def synthetic_curves(seeds=10, iterations=6, algorithms=("gamps", "ml", "pgt"), 
                 returns = start + np.concatenate([[0.0], np.cumsum(steps)])
                 for iteration, value in enumerate(returns):
                     rows.append((algorithm, n, seed, iteration, value, rng.uniform()))
-    return pd.DataFrame(rows, columns=[*aggregate.KEYS, "return", "hole_rate"])
+    return pd.DataFrame(rows, columns=[*st.KEYS, "return", "hole_rate"])
 
 
 def outcomes_frame(reference, baseline, seeds=None):
@@ -45,90 +45,7 @@ def outcomes_frame(reference, baseline, seeds=None):
     return pd.concat(frames, ignore_index=True)
 
 
-# --------------------------------------------------------------------------- bootstrap_ci
-
-
-def test_ci_contains_mean_and_shrinks_with_more_runs():
-    rng = np.random.default_rng(0)
-    widths = []
-    for n in (10, 100, 1000):
-        x = rng.normal(3.0, 2.0, n)
-        low, high = st.bootstrap_ci(x, n_resamples=FAST, seed=1)
-        assert low < x.mean() < high
-        widths.append(high - low)
-    assert widths[0] > widths[1] > widths[2]
-    # ~ 2 * 1.96 * sigma / sqrt(n) for the largest sample
-    assert widths[2] == pytest.approx(2 * 1.96 * 2.0 / np.sqrt(1000), rel=0.15)
-
-
-def test_ci_covers_the_true_mean_about_95_percent_of_the_time():
-    rng = np.random.default_rng(2024)
-    covered = [
-        low <= 1.0 <= high
-        for low, high in (
-            st.bootstrap_ci(rng.normal(1.0, 1.0, 30), n_resamples=999, seed=draw)
-            for draw in range(200)
-        )
-    ]
-    assert 0.9 <= np.mean(covered) <= 0.99
-
-
-def test_ci_is_deterministic_and_seeded():
-    x = np.random.default_rng(5).exponential(size=15)
-    assert st.bootstrap_ci(x, n_resamples=FAST, seed=3) == st.bootstrap_ci(
-        x, n_resamples=FAST, seed=3
-    )
-    assert st.bootstrap_ci(x, n_resamples=FAST, seed=3) != st.bootstrap_ci(
-        x, n_resamples=FAST, seed=4
-    )
-
-
-def test_batched_rows_equal_rows_alone():
-    """Rows of one call share resample indices: a row's CI does not depend on its neighbours
-    (up to rounding: scipy's batched arithmetic may differ from the single-row one in the last bit).
-    """
-    data = np.random.default_rng(6).normal(size=(4, 12))
-    data[2] = 7.0  # a degenerate row in the batch
-    low, high = st.bootstrap_ci(data, n_resamples=FAST, seed=9)
-    for i in range(4):
-        alone = st.bootstrap_ci(data[i], n_resamples=FAST, seed=9)
-        np.testing.assert_allclose((low[i], high[i]), alone, rtol=1e-12, atol=0)
-    assert (low[2], high[2]) == (7.0, 7.0)
-    # axis selects the resampled dimension
-    low_t, high_t = st.bootstrap_ci(data.T, n_resamples=FAST, seed=9, axis=0)
-    np.testing.assert_array_equal(low_t, low)
-    np.testing.assert_array_equal(high_t, high)
-
-
-@pytest.mark.parametrize("values", [[2.5], [2.5] * 10, [0.0, 0.0]])
-def test_degenerate_input_gives_the_value(values):
-    low, high = st.bootstrap_ci(values, n_resamples=FAST)
-    assert (low, high) == (values[0], values[0])
-
-
-@pytest.mark.parametrize("values", [[1.0, 2.0], [0.0] * 9 + [1.0], [1.0, 1.0, 1.0, 1.0 + 1e-15]])
-def test_nearly_degenerate_input_is_finite(values):
-    low, high = st.bootstrap_ci(values, n_resamples=FAST)
-    assert np.isfinite([low, high]).all()
-    assert low <= np.mean(values) <= high
-
-
-def test_bca_falls_back_to_percentile_where_undefined():
-    # np.min makes BCa's jackknife acceleration undefined (scipy returns NaN): percentile instead
-    x = np.array([1.0, 1.0, 1.0, 2.0, 3.0])
-    bca = st.bootstrap_ci(x, np.min, n_resamples=FAST)
-    percentile = st.bootstrap_ci(x, np.min, n_resamples=FAST, method="percentile")
-    assert bca == percentile
-    assert np.isfinite(bca).all()
-
-
-def test_non_vectorised_statistic():
-    x = np.random.default_rng(1).normal(size=20)
-    low, high = st.bootstrap_ci(x, lambda v: float(np.median(v)), n_resamples=500)
-    assert low <= np.median(x) <= high
-
-
-# --------------------------------------------------------------------------- tables
+# --------------------------------------------------------------------------- curves and outcomes
 
 
 def test_iteration_statistics_matches_aggregate_and_is_order_free():
@@ -206,7 +123,7 @@ def test_run_outcomes_on_a_hand_built_table():
         "overfit",
         "final_hole_rate",
     ]
-    assert list(out["algorithm"]) == ["gamps", "ml"]  # LABELS order
+    assert list(out["algorithm"]) == ["gamps", "ml"]  # registry order
     gamps, ml = out.to_dict("records")
     assert (gamps["initial"], gamps["final"], gamps["best"], gamps["overfit"]) == (1, 5, 5, 0)
     assert (ml["initial"], ml["final"], ml["best"], ml["overfit"]) == (1, 3, 4, 1)
@@ -243,24 +160,11 @@ def test_reference_winning_on_every_seed():
     baseline = rng.normal(size=10)
     outcomes = outcomes_frame(baseline + rng.uniform(0.5, 1.5, 10), baseline)
     comparisons = st.paired_comparisons(outcomes, n_resamples=FAST)
-    assert list(comparisons.columns) == [
-        "n_trajectories",
-        "baseline",
-        "outcome",
-        "pairs",
-        "reference_mean",
-        "baseline_mean",
-        "mean_difference",
-        "ci_low",
-        "ci_high",
-        "wins",
-        "ties",
-        "losses",
-        "probability_of_improvement",
-        "poi_ci_low",
-        "poi_ci_high",
-        "wilcoxon_p",
-    ]
+    expected = (
+        "n_trajectories baseline outcome pairs reference_mean baseline_mean mean_difference ci_low"
+        " ci_high wins ties losses probability_of_improvement poi_ci_low poi_ci_high wilcoxon_p"
+    )
+    assert list(comparisons.columns) == expected.split()
     assert list(comparisons["outcome"]) == ["final", "best", "overfit"]
     final = comparisons.iloc[0]
     assert (final["pairs"], final["wins"], final["ties"], final["losses"]) == (10, 10, 0, 0)
@@ -323,48 +227,6 @@ def test_paired_comparisons_are_order_free_and_sorted():
     assert np.isfinite(comparisons.drop(columns=["baseline", "outcome"]).to_numpy(float)).all()
 
 
-# --------------------------------------------------------------------------- writers
-
-
-def test_outcome_writers():
-    outcomes = st.run_outcomes(synthetic_curves(algorithms=("gamps", "my_alg")))
-    table = st.outcome_table(outcomes, n_resamples=FAST)
-    row = table.iloc[0]
-    cell = (
-        f"{row['final_mean']:.3f} ± {row['final_std']:.3f} "
-        f"[{row['final_ci_low']:.3f}, {row['final_ci_high']:.3f}]"
-    )
-
-    markdown = st.outcome_markdown(table, "toy")
-    assert markdown.startswith("### toy\n")
-    assert f"| 10 | GAMPS | 10 | {row['initial_mean']:.3f} | {cell} |" in markdown
-    assert "final hole rate" in markdown and "95% bootstrap CI" in markdown
-
-    latex = st.outcome_latex(table, "Toy: 95% of final_J", "tab:toy_final")
-    assert cell.replace("±", "$\\pm$") in latex
-    assert "\\caption{Toy: 95\\% of final\\_J}" in latex and "\\label{tab:toy_final}" in latex
-    assert "my\\_alg" in latex and "my_alg" not in latex.replace("my\\_alg", "")
-    assert "final hole rate" in latex
-    for command in ("\\begin{tabular}", "\\toprule", "\\midrule", "\\bottomrule"):
-        assert command in latex
-    body = [line for line in latex.splitlines() if line.endswith("\\\\")]
-    assert all(line.count("&") == 7 for line in body)  # 8 columns with the hole rate
-
-
-def test_comparison_markdown():
-    rng = np.random.default_rng(11)
-    baseline = rng.normal(size=10)
-    comparisons = st.paired_comparisons(outcomes_frame(baseline + 1.0, baseline), n_resamples=FAST)
-    markdown = st.comparison_markdown(comparisons, "paired")
-    row = comparisons.iloc[0]
-    assert markdown.startswith("### paired\n")
-    assert "| 10 | ML | final J | 10 |" in markdown
-    assert f"{row['mean_difference']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]" in markdown
-    assert "| 10 / 0 / 0 | 1.000 [1.000, 1.000] | 0.002 |" in markdown  # exact p = 2 / 2**10
-    assert "P(GAMPS > baseline)" in markdown
-    assert "P(REINFORCE > baseline)" in st.comparison_markdown(comparisons, "x", "reinforce")
-
-
 # --------------------------------------------------------------------------- committed results
 
 
@@ -377,11 +239,15 @@ def test_smoke_on_committed_minigolf_curves():
     outcomes = st.run_outcomes(curves)
     assert (outcomes["overfit"] >= 0).all()
     table = st.outcome_table(outcomes)
-    summary = st.run_summary(curves)
-    committed = pd.read_csv(ROOT / "results/minigolf/summary.csv")  # written by the pipeline
-    pd.testing.assert_frame_equal(summary, committed, check_dtype=False)
+    committed = pd.read_csv(ROOT / "results/tables/minigolf_outcomes.csv")  # from the pipeline
+    pd.testing.assert_frame_equal(table, committed, check_dtype=False, rtol=1e-12)
+    # the paper's mean +- std across runs, from the per-run outcomes
+    by = outcomes.groupby(["algorithm", "n_trajectories"], sort=False)
+    means = by[["initial", "final", "best", "final_hole_rate"]].mean().add_suffix("_mean")
+    means["final_std"] = by["final"].std()
+    means = table.join(means.add_suffix("_runs"), on=["algorithm", "n_trajectories"])
     for column in ("initial_mean", "final_mean", "final_std", "best_mean", "final_hole_rate_mean"):
-        np.testing.assert_allclose(table[column], summary[column], rtol=1e-12)
+        np.testing.assert_allclose(table[column], means[f"{column}_runs"], rtol=1e-12)
     for x in ("final", "best", "overfit", "final_hole_rate"):
         low, mean, high = (table[f"{x}_{s}"] for s in ("ci_low", "mean", "ci_high"))
         assert np.isfinite([low, high]).all()
@@ -395,3 +261,136 @@ def test_smoke_on_committed_minigolf_curves():
     assert ((low <= d) & (d <= high)).all()
     assert comparisons["wilcoxon_p"].between(0, 1).all()
     assert (comparisons[["wins", "ties", "losses"]].sum(axis=1) == comparisons["pairs"]).all()
+
+
+def test_concatenate_runs_is_in_registry_order_whatever_the_files(tmp_path):
+    curves = synthetic_curves(seeds=2, iterations=2, algorithms=("pgt", "ml", "gamps", "mine"))
+    paths = []
+    for i, (_, run) in enumerate(curves.groupby(["algorithm", "n_trajectories", "seed"])):
+        paths.append(tmp_path / f"run{i}.csv")
+        run.sample(frac=1.0, random_state=i).to_csv(paths[-1], index=False)
+    table = st.concatenate_runs(paths)
+    assert st.concatenate_runs(paths[::-1]).equals(table)
+    assert list(table["algorithm"].unique()) == ["gamps", "ml", "pgt", "mine"]  # unknown last
+    assert table.groupby(["algorithm", "n_trajectories", "seed"], sort=False)[
+        "iteration"
+    ].is_monotonic_increasing.all()
+    assert len(table) == len(curves)
+
+
+# --------------------------------------------------------------------------- importance weights
+
+
+def test_weight_health_on_a_hand_built_table():
+    rows = []
+    for algorithm, ess in (("ml", (10, 5, 2)), ("gamps", (10, 8, 4))):
+        for seed, shift in enumerate((0.0, 2.0)):
+            for k in range(3):
+                rows.append((algorithm, 10, seed, k, ess[k] - shift * (k > 0), k == 2, 0.1 * k))
+    columns = [*st.KEYS, "ess", "degenerate", "return_se"]
+    curves = pd.DataFrame(rows, columns=columns)
+    health = st.weight_health(curves)
+    assert list(health["algorithm"]) == ["gamps", "ml"] and health.attrs["last_iteration"] == 2
+    gamps = health.iloc[0]
+    assert [gamps["ess_first"], gamps["ess_second"], gamps["ess_last"]] == pytest.approx(
+        [1, 0.7, 0.3]
+    )
+    assert gamps["degenerate"] == pytest.approx(1 / 3)
+    assert gamps["return_se"] == pytest.approx(0.1)
+    assert "return_se" not in st.weight_health(curves.drop(columns="return_se"))
+    one = st.weight_health(curves[curves["iteration"] != 1])
+    assert (one["ess_second"] == 0.0).all()
+
+
+# --------------------------------------------------------------------------- gradient bias
+
+
+def bias_rows() -> pd.DataFrame:
+    """Two seeds of behaviour-policy rows (exact and one dataset at N = 10) and a GAMPS path."""
+    rows = []
+    for seed in range(2):
+        for policy, n, weights, iteration in (
+            ("behaviour", 0, "exact", 0),
+            ("behaviour", 10, "sample", 0),
+            ("gamps_path", 10, "exact", 0),
+            ("gamps_path", 10, "sample", 0),
+            ("gamps_path", 10, "exact", 3),
+            ("gamps_path", 10, "sample", 3),
+        ):
+            for model, cosine in (("gamps", 0.9 - 0.1 * seed), ("ml", 0.5 + 0.5 * seed)):
+                bias = 0.0 if (seed, model, weights) == (1, "gamps", "exact") else 0.5
+                rows.append(
+                    {"policy": policy, "seed": seed, "n_trajectories": n, "repetition": 0}
+                    | {"iteration": iteration, "model": model, "weights": weights}
+                    | {"grad_norm": 2.0, "bias": bias, "cosine": cosine + 0.01 * iteration}
+                    | {"bound": np.inf if model == "ml" and seed == 1 else 4.0 * bias + 1.0}
+                    | {"bound_l1": 2.0 * bias + 0.5, "weighted_q_error": bias, "weight_l1": 0.0}
+                )
+    return pd.DataFrame(rows)
+
+
+def test_bias_ratios_never_give_nan():
+    table = st.bias_ratios(bias_rows())
+    zero = table[table["bias"] == 0]
+    assert len(zero) and (zero["bound_ratio"] == np.inf).all()
+    assert (zero["relative_bias"] == 0).all()
+    positive = table[table["bias"] > 0]
+    np.testing.assert_allclose(positive["relative_bias"], 0.25)
+    np.testing.assert_allclose(positive["bound_l1_ratio"], 3.0)
+    assert not table.isna().any().any()
+
+
+def test_concatenate_bias_and_summary_order(tmp_path):
+    table = bias_rows()
+    for seed in (1, 0):
+        table[table["seed"] == seed].iloc[::-1].to_csv(tmp_path / f"s{seed}.csv", index=False)
+    joined = st.concatenate_bias([tmp_path / "s1.csv", tmp_path / "s0.csv"])
+    assert list(joined["seed"].iloc[:2]) == [0, 0] and list(joined["model"].iloc[:2]) == [
+        "ml",
+        "gamps",
+    ]
+    summary = st.bias_summary(joined)
+    assert list(summary["policy"].unique()) == ["behaviour", "gamps_path"]
+    first = summary.iloc[0]  # behaviour, N = 0 (exact), ML before GAMPS
+    assert (first["model"], first["weights"], first["cases"]) == ("ml", "exact", 2)
+    assert first["cosine_mean"] == pytest.approx(0.75)
+    assert first["infinite_bounds"] == 1 and first["bound_ratio_min"] == pytest.approx(6.0)
+
+
+def test_bias_findings_count_wins_and_the_bound():
+    findings = st.bias_findings(bias_rows())
+    assert findings["seeds"] == 2 and findings["repetitions"] == 1
+    assert findings["exact_wins"] == (1, 2)  # GAMPS 0.9 > ML 0.5 at seed 0; 0.8 < 1.0 at seed 1
+    assert findings["sample_wins"] == [(10, 1, 2)]
+    assert findings["path_wins"] == (2, 4)  # 2 seeds x 2 iterations
+    path = findings["path"]
+    assert list(path["model"]) == ["ml", "gamps"]
+    gamps = path.iloc[1]
+    assert gamps["sample_mean"] == pytest.approx(0.865)
+    assert gamps["final_sample_mean"] == pytest.approx(0.88)
+    assert findings["cases"] == 24 and findings["held"] == 24 and findings["infinite"] == 6
+    assert findings["ratio_min"] == pytest.approx(6.0)  # the zero-bias case's inf is left out
+    assert findings["slack"] == pytest.approx([1.0, 3.0, 2.0])
+    no_path = st.bias_findings(bias_rows().query("policy == 'behaviour'"))
+    assert no_path["path"] is None and no_path["path_wins"] is None
+
+
+# --------------------------------------------------------------------------- compute
+
+
+def test_compute_time_groups_benchmarks_by_env_and_stage(tmp_path):
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    (tmp_path / "gridworld/train/ml").mkdir(parents=True)
+    for seed, (seconds, rss) in enumerate(((1.5, 100), (2.0, 300))):
+        (tmp_path / f"gridworld/train/ml/N10_seed{seed}.tsv").write_text(
+            header + f"{seconds}\t0:00:01\t{rss}\t1\t1\t1\t0\t0\t90\t1\n"
+        )
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures/fig1.tsv").write_text(header + "3.0\t0:00:03\t50\t1\t1\t1\t0\t0\t9\t3\n")
+    compute = st.compute_time(tmp_path)
+    assert list(compute.columns) == ["env", "stage", "jobs", "seconds", "max_rss_mb"]
+    assert compute.values.tolist() == [
+        ["figures", "fig1", 1, 3.0, 50.0],
+        ["gridworld", "train", 2, 3.5, 300.0],
+    ]
+    assert st.compute_time(tmp_path / "none").empty
