@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -19,7 +20,7 @@ OUTCOME_NAMES = {
 }
 
 
-def _table(header: list[str], align: str, rows: list[list[str]]) -> list[str]:
+def _table(header: list[str], align: str, rows: Iterable[Sequence[str]]) -> list[str]:
     """Lines of a Markdown table: ``align`` holds one of r (right) or l (left) per column."""
     lines = ["| " + " | ".join(header) + " |"]
     lines.append("|" + "".join("---:|" if a == "r" else "---|" for a in align))
@@ -243,6 +244,28 @@ def _pm(mean: float, std: float, digits: int = 2) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+def _pm_column(frame: pd.DataFrame, name: str) -> list[str]:
+    """``<name>_mean ± <name>_std`` of every row of ``frame``."""
+    return [_pm(m, s) for m, s in zip(frame[f"{name}_mean"], frame[f"{name}_std"], strict=True)]
+
+
+def _model_table(
+    frame: pd.DataFrame,
+    header: list[str],
+    align: str,
+    n_label: Callable[[int], str],
+    spreads: Sequence[str],
+    last: str,
+    last_format: str,
+) -> list[str]:
+    """A table with a row per (N, model) of ``frame``: N, the model's label, ``_pm_column`` of each
+    of ``spreads``, then column ``last`` formatted by ``last_format``."""
+    columns = [frame["n_trajectories"].map(n_label), frame["model"].map(algorithms.label)]
+    columns += [_pm_column(frame, name) for name in spreads]
+    columns.append(frame[last].map(last_format.format))
+    return _table(header, align, zip(*columns, strict=True))
+
+
 def _n_label(n: int) -> str:
     return "exact (N → ∞)" if n == 0 else str(n)
 
@@ -268,17 +291,15 @@ def gradient_bias_markdown(summary: pd.DataFrame, findings: dict[str, Any]) -> s
     ]
     behaviour = summary[summary["policy"] == "behaviour"]
     header = ["N", "model", "relative error ‖∇J − ∇ᴹⱽᴳJ‖₂ / ‖∇J‖₂", "cosine with ∇J", "cosine > 0"]
-    rows = [
-        [
-            _n_label(r.n_trajectories),
-            algorithms.label(r.model),
-            _pm(r.relative_bias_mean, r.relative_bias_std),
-            _pm(r.cosine_mean, r.cosine_std),
-            f"{r.positive_cosine:.0%}",
-        ]
-        for r in behaviour.itertuples(index=False)
-    ]
-    lines += _table(header, "llrrr", rows)
+    lines += _model_table(
+        behaviour,
+        header,
+        "llrrr",
+        _n_label,
+        ("relative_bias", "cosine"),
+        "positive_cosine",
+        "{:.0%}",
+    )
     wins, total = findings["exact_wins"]
     paired = [f"{w}/{t} at N = {n}" for n, w, t in findings["sample_wins"]]
     lines += [
@@ -296,17 +317,15 @@ def gradient_bias_markdown(summary: pd.DataFrame, findings: dict[str, Any]) -> s
         ]
         header = ["N", "model", "cosine, fitted on the dataset", "cosine, exact fit"]
         header.append("final iteration, fitted on the dataset")
-        rows = [
-            [
-                str(r.n_trajectories),
-                algorithms.label(r.model),
-                _pm(r.sample_mean, r.sample_std),
-                _pm(r.exact_mean, r.exact_std),
-                f"{r.final_sample_mean:.2f}",
-            ]
-            for r in findings["path"].itertuples(index=False)
-        ]
-        lines += _table(header, "rlrrr", rows)
+        lines += _model_table(
+            findings["path"],
+            header,
+            "rlrrr",
+            str,
+            ("sample", "exact"),
+            "final_sample_mean",
+            "{:.2f}",
+        )
         wins, total = findings["path_wins"]
         lines += [
             "",
