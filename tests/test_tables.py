@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gamps.analysis import tables as st
+from gamps.analysis import tables
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = 2_000  # resamples where only the structure, not the precision, is tested
@@ -27,7 +27,7 @@ def synthetic_curves(seeds=10, iterations=6, algorithms=("gamps", "ml", "pgt"), 
                 returns = start + np.concatenate([[0.0], np.cumsum(steps)])
                 for iteration, value in enumerate(returns):
                     rows.append((algorithm, n, seed, iteration, value, rng.uniform()))
-    return pd.DataFrame(rows, columns=[*st.KEYS, "return", "hole_rate"])
+    return pd.DataFrame(rows, columns=[*tables.KEYS, "return", "hole_rate"])
 
 
 def outcomes_frame(reference, baseline, seeds=None):
@@ -50,7 +50,7 @@ def outcomes_frame(reference, baseline, seeds=None):
 
 def test_iteration_statistics_matches_aggregate_and_is_order_free():
     curves = synthetic_curves()
-    stats = st.iteration_statistics(curves, seed=0)
+    stats = tables.iteration_statistics(curves, seed=0)
     assert list(stats.columns) == [
         "algorithm",
         "n_trajectories",
@@ -72,30 +72,30 @@ def test_iteration_statistics_matches_aggregate_and_is_order_free():
     assert (first == 1).all()
 
     shuffled = curves.sample(frac=1.0, random_state=7).reset_index(drop=True)
-    pd.testing.assert_frame_equal(st.iteration_statistics(shuffled, seed=0), stats)
-    assert not st.iteration_statistics(curves, seed=1)["ci_low"].equals(stats["ci_low"])
+    pd.testing.assert_frame_equal(tables.iteration_statistics(shuffled, seed=0), stats)
+    assert not tables.iteration_statistics(curves, seed=1)["ci_low"].equals(stats["ci_low"])
 
 
 def test_group_ci_does_not_depend_on_other_groups():
     curves = synthetic_curves()
-    full = st.iteration_statistics(curves)
+    full = tables.iteration_statistics(curves)
     alone = curves[(curves["algorithm"] == "ml") & (curves["n_trajectories"] == 100)]
     part = full[(full["algorithm"] == "ml") & (full["n_trajectories"] == 100)]
-    pd.testing.assert_frame_equal(st.iteration_statistics(alone), part.reset_index(drop=True))
+    pd.testing.assert_frame_equal(tables.iteration_statistics(alone), part.reset_index(drop=True))
 
-    outcomes = st.run_outcomes(curves)
-    table = st.outcome_table(outcomes, seed=3)
-    sub = st.outcome_table(outcomes[outcomes["algorithm"] == "pgt"], seed=3)
+    outcomes = tables.run_outcomes(curves)
+    table = tables.outcome_table(outcomes, seed=3)
+    sub = tables.outcome_table(outcomes[outcomes["algorithm"] == "pgt"], seed=3)
     expected = table[table["algorithm"] == "pgt"].reset_index(drop=True)
     pd.testing.assert_frame_equal(sub, expected)
     # dropping the hole-rate column leaves the return CIs unchanged
-    without = st.outcome_table(outcomes.drop(columns="final_hole_rate"), seed=3)
+    without = tables.outcome_table(outcomes.drop(columns="final_hole_rate"), seed=3)
     pd.testing.assert_frame_equal(without, table[without.columns])
 
 
 def test_iteration_statistics_single_run_is_finite():
     curves = synthetic_curves(seeds=1, ns=(10,))
-    stats = st.iteration_statistics(curves)
+    stats = tables.iteration_statistics(curves)
     assert (stats["runs"] == 1).all()
     assert np.isfinite(stats[["ci_low", "ci_high"]]).all().all()
     assert (stats["ci_low"] == stats["mean"]).all() and (stats["ci_high"] == stats["mean"]).all()
@@ -112,7 +112,7 @@ def test_run_outcomes_on_a_hand_built_table():
             "hole_rate": [0.1, 0.2, 0.3, 0.4, 0.1, 0.5, 0.6, 0.7],
         }
     ).iloc[::-1]
-    out = st.run_outcomes(curves)
+    out = tables.run_outcomes(curves)
     assert list(out.columns) == [
         "algorithm",
         "n_trajectories",
@@ -128,15 +128,15 @@ def test_run_outcomes_on_a_hand_built_table():
     assert (gamps["initial"], gamps["final"], gamps["best"], gamps["overfit"]) == (1, 5, 5, 0)
     assert (ml["initial"], ml["final"], ml["best"], ml["overfit"]) == (1, 3, 4, 1)
     assert (gamps["final_hole_rate"], ml["final_hole_rate"]) == (0.7, 0.4)
-    assert "final_hole_rate" not in st.run_outcomes(curves.drop(columns="hole_rate"))
+    assert "final_hole_rate" not in tables.run_outcomes(curves.drop(columns="hole_rate"))
 
     with pytest.raises(ValueError, match="duplicate"):
-        st.run_outcomes(pd.concat([curves, curves.iloc[:1]]))
+        tables.run_outcomes(pd.concat([curves, curves.iloc[:1]]))
 
 
 def test_outcome_table_columns_and_values():
-    outcomes = st.run_outcomes(synthetic_curves())
-    table = st.outcome_table(outcomes, n_resamples=FAST)
+    outcomes = tables.run_outcomes(synthetic_curves())
+    table = tables.outcome_table(outcomes, n_resamples=FAST)
     measures = ["final", "best", "overfit", "final_hole_rate"]
     stats = [f"{x}_{s}" for x in measures for s in ("mean", "std", "ci_low", "ci_high")]
     assert list(table.columns) == ["algorithm", "n_trajectories", "runs", "initial_mean", *stats]
@@ -149,7 +149,7 @@ def test_outcome_table_columns_and_values():
     for x in measures:
         assert row[f"{x}_ci_low"] <= row[f"{x}_mean"] <= row[f"{x}_ci_high"]
     shuffled = outcomes.sample(frac=1.0, random_state=3)
-    pd.testing.assert_frame_equal(st.outcome_table(shuffled, n_resamples=FAST), table)
+    pd.testing.assert_frame_equal(tables.outcome_table(shuffled, n_resamples=FAST), table)
 
 
 # --------------------------------------------------------------------------- paired comparisons
@@ -159,7 +159,7 @@ def test_reference_winning_on_every_seed():
     rng = np.random.default_rng(11)
     baseline = rng.normal(size=10)
     outcomes = outcomes_frame(baseline + rng.uniform(0.5, 1.5, 10), baseline)
-    comparisons = st.paired_comparisons(outcomes, n_resamples=FAST)
+    comparisons = tables.paired_comparisons(outcomes, n_resamples=FAST)
     expected = (
         "n_trajectories baseline outcome pairs reference_mean baseline_mean mean_difference ci_low"
         " ci_high wins ties losses probability_of_improvement poi_ci_low poi_ci_high wilcoxon_p"
@@ -182,7 +182,7 @@ def test_reference_winning_on_every_seed():
 
 def test_reference_equal_to_baseline():
     values = np.linspace(-3.0, 2.0, 8)
-    comparisons = st.paired_comparisons(outcomes_frame(values, values), n_resamples=FAST)
+    comparisons = tables.paired_comparisons(outcomes_frame(values, values), n_resamples=FAST)
     for row in comparisons.to_dict("records"):
         assert (row["wins"], row["ties"], row["losses"]) == (0, 8, 0)
         assert row["probability_of_improvement"] == 0.5
@@ -192,14 +192,14 @@ def test_reference_equal_to_baseline():
 
 
 def test_mixed_pairs_and_single_pair():
-    comparisons = st.paired_comparisons(
+    comparisons = tables.paired_comparisons(
         outcomes_frame([1.0, 2.0, 3.0, 4.0], [0.0, 2.0, 3.5, 1.0]), n_resamples=FAST
     )
     final = comparisons.iloc[0]
     assert (final["wins"], final["ties"], final["losses"]) == (2, 1, 1)
     assert final["probability_of_improvement"] == pytest.approx(2.5 / 4)
     assert final["poi_ci_low"] <= 0.625 <= final["poi_ci_high"]
-    single = st.paired_comparisons(outcomes_frame([2.0], [1.0]), n_resamples=FAST).iloc[0]
+    single = tables.paired_comparisons(outcomes_frame([2.0], [1.0]), n_resamples=FAST).iloc[0]
     assert single["pairs"] == 1 and single["wilcoxon_p"] == 1.0
     assert (single["ci_low"], single["ci_high"]) == (1.0, 1.0)
 
@@ -208,22 +208,24 @@ def test_missing_seed_raises():
     outcomes = outcomes_frame(np.arange(5.0), np.arange(5.0))
     incomplete = outcomes.drop(index=outcomes.index[(outcomes["algorithm"] == "ml")][-1])
     with pytest.raises(ValueError, match=r"seeds \[4\] missing for 'ml'"):
-        st.paired_comparisons(incomplete)
+        tables.paired_comparisons(incomplete)
     with pytest.raises(ValueError, match="reference algorithm"):
-        st.paired_comparisons(outcomes, reference="reinforce")
+        tables.paired_comparisons(outcomes, reference="reinforce")
     diverged = outcomes.copy()
     diverged.loc[0, "final"] = np.nan
     with pytest.raises(ValueError, match="non-finite"):
-        st.paired_comparisons(diverged)
+        tables.paired_comparisons(diverged)
 
 
 def test_paired_comparisons_are_order_free_and_sorted():
-    outcomes = st.run_outcomes(synthetic_curves(algorithms=("pgt", "gamps", "ml")))
-    comparisons = st.paired_comparisons(outcomes, n_resamples=FAST)
+    outcomes = tables.run_outcomes(synthetic_curves(algorithms=("pgt", "gamps", "ml")))
+    comparisons = tables.paired_comparisons(outcomes, n_resamples=FAST)
     assert list(comparisons["baseline"].unique()) == ["ml", "pgt"]
     assert list(comparisons["n_trajectories"]) == [10] * 6 + [100] * 6
     shuffled = outcomes.sample(frac=1.0, random_state=2)
-    pd.testing.assert_frame_equal(st.paired_comparisons(shuffled, n_resamples=FAST), comparisons)
+    pd.testing.assert_frame_equal(
+        tables.paired_comparisons(shuffled, n_resamples=FAST), comparisons
+    )
     assert np.isfinite(comparisons.drop(columns=["baseline", "outcome"]).to_numpy(float)).all()
 
 
@@ -232,13 +234,13 @@ def test_paired_comparisons_are_order_free_and_sorted():
 
 def test_smoke_on_committed_minigolf_curves():
     curves = pd.read_csv(ROOT / "results/minigolf/curves.csv")
-    stats = st.iteration_statistics(curves)
+    stats = tables.iteration_statistics(curves)
     assert np.isfinite(stats[["mean", "ci_low", "ci_high"]]).all().all()
     assert ((stats["ci_low"] <= stats["mean"]) & (stats["mean"] <= stats["ci_high"])).all()
 
-    outcomes = st.run_outcomes(curves)
+    outcomes = tables.run_outcomes(curves)
     assert (outcomes["overfit"] >= 0).all()
-    table = st.outcome_table(outcomes)
+    table = tables.outcome_table(outcomes)
     committed = pd.read_csv(ROOT / "results/tables/minigolf_outcomes.csv")  # from the pipeline
     pd.testing.assert_frame_equal(table, committed, check_dtype=False, rtol=1e-12)
     # the paper's mean +- std across runs, from the per-run outcomes
@@ -253,7 +255,7 @@ def test_smoke_on_committed_minigolf_curves():
         assert np.isfinite([low, high]).all()
         assert ((low <= mean) & (mean <= high)).all()
 
-    comparisons = st.paired_comparisons(outcomes)
+    comparisons = tables.paired_comparisons(outcomes)
     assert len(comparisons) == 3 * 3
     numbers = comparisons.drop(columns=["baseline", "outcome"]).to_numpy(float)
     assert np.isfinite(numbers).all()
@@ -269,8 +271,8 @@ def test_concatenate_runs_is_in_registry_order_whatever_the_files(tmp_path):
     for i, (_, run) in enumerate(curves.groupby(["algorithm", "n_trajectories", "seed"])):
         paths.append(tmp_path / f"run{i}.csv")
         run.sample(frac=1.0, random_state=i).to_csv(paths[-1], index=False)
-    table = st.concatenate_runs(paths)
-    assert st.concatenate_runs(paths[::-1]).equals(table)
+    table = tables.concatenate_runs(paths)
+    assert tables.concatenate_runs(paths[::-1]).equals(table)
     assert list(table["algorithm"].unique()) == ["gamps", "ml", "pgt", "mine"]  # unknown last
     assert table.groupby(["algorithm", "n_trajectories", "seed"], sort=False)[
         "iteration"
@@ -287,9 +289,9 @@ def test_weight_health_on_a_hand_built_table():
         for seed, shift in enumerate((0.0, 2.0)):
             for k in range(3):
                 rows.append((algorithm, 10, seed, k, ess[k] - shift * (k > 0), k == 2, 0.1 * k))
-    columns = [*st.KEYS, "ess", "degenerate", "return_se"]
+    columns = [*tables.KEYS, "ess", "degenerate", "return_se"]
     curves = pd.DataFrame(rows, columns=columns)
-    health = st.weight_health(curves)
+    health = tables.weight_health(curves)
     assert list(health["algorithm"]) == ["gamps", "ml"] and health.attrs["last_iteration"] == 2
     gamps = health.iloc[0]
     assert [gamps["ess_first"], gamps["ess_second"], gamps["ess_last"]] == pytest.approx(
@@ -297,8 +299,8 @@ def test_weight_health_on_a_hand_built_table():
     )
     assert gamps["degenerate"] == pytest.approx(1 / 3)
     assert gamps["return_se"] == pytest.approx(0.1)
-    assert "return_se" not in st.weight_health(curves.drop(columns="return_se"))
-    one = st.weight_health(curves[curves["iteration"] != 1])
+    assert "return_se" not in tables.weight_health(curves.drop(columns="return_se"))
+    one = tables.weight_health(curves[curves["iteration"] != 1])
     assert (one["ess_second"] == 0.0).all()
 
 
@@ -330,7 +332,7 @@ def bias_rows() -> pd.DataFrame:
 
 
 def test_bias_ratios_never_give_nan():
-    table = st.bias_ratios(bias_rows())
+    table = tables.bias_ratios(bias_rows())
     zero = table[table["bias"] == 0]
     assert len(zero) and (zero["bound_ratio"] == np.inf).all()
     assert (zero["relative_bias"] == 0).all()
@@ -344,12 +346,12 @@ def test_concatenate_bias_and_summary_order(tmp_path):
     table = bias_rows()
     for seed in (1, 0):
         table[table["seed"] == seed].iloc[::-1].to_csv(tmp_path / f"s{seed}.csv", index=False)
-    joined = st.concatenate_bias([tmp_path / "s1.csv", tmp_path / "s0.csv"])
+    joined = tables.concatenate_bias([tmp_path / "s1.csv", tmp_path / "s0.csv"])
     assert list(joined["seed"].iloc[:2]) == [0, 0] and list(joined["model"].iloc[:2]) == [
         "ml",
         "gamps",
     ]
-    summary = st.bias_summary(joined)
+    summary = tables.bias_summary(joined)
     assert list(summary["policy"].unique()) == ["behaviour", "gamps_path"]
     first = summary.iloc[0]  # behaviour, N = 0 (exact), ML before GAMPS
     assert (first["model"], first["weights"], first["cases"]) == ("ml", "exact", 2)
@@ -358,7 +360,7 @@ def test_concatenate_bias_and_summary_order(tmp_path):
 
 
 def test_bias_findings_count_wins_and_the_bound():
-    findings = st.bias_findings(bias_rows())
+    findings = tables.bias_findings(bias_rows())
     assert findings["seeds"] == 2 and findings["repetitions"] == 1
     assert findings["exact_wins"] == (1, 2)  # GAMPS 0.9 > ML 0.5 at seed 0; 0.8 < 1.0 at seed 1
     assert findings["sample_wins"] == [(10, 1, 2)]
@@ -371,7 +373,7 @@ def test_bias_findings_count_wins_and_the_bound():
     assert findings["cases"] == 24 and findings["held"] == 24 and findings["infinite"] == 6
     assert findings["ratio_min"] == pytest.approx(6.0)  # the zero-bias case's inf is left out
     assert findings["slack"] == pytest.approx([1.0, 3.0, 2.0])
-    no_path = st.bias_findings(bias_rows().query("policy == 'behaviour'"))
+    no_path = tables.bias_findings(bias_rows().query("policy == 'behaviour'"))
     assert no_path["path"] is None and no_path["path_wins"] is None
 
 
@@ -387,10 +389,10 @@ def test_compute_time_groups_benchmarks_by_env_and_stage(tmp_path):
         )
     (tmp_path / "figures").mkdir()
     (tmp_path / "figures/fig1.tsv").write_text(header + "3.0\t0:00:03\t50\t1\t1\t1\t0\t0\t9\t3\n")
-    compute = st.compute_time(tmp_path)
+    compute = tables.compute_time(tmp_path)
     assert list(compute.columns) == ["env", "stage", "jobs", "seconds", "max_rss_mb"]
     assert compute.values.tolist() == [
         ["figures", "fig1", 1, 3.0, 50.0],
         ["gridworld", "train", 2, 3.5, 300.0],
     ]
-    assert st.compute_time(tmp_path / "none").empty
+    assert tables.compute_time(tmp_path / "none").empty
