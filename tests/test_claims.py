@@ -1,14 +1,12 @@
-"""The claims' decision rule and the replication report, on outcomes built to have known answers."""
+"""The claims' decision rule and statements, on outcomes built to have known answers."""
 
 from __future__ import annotations
-
-import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from gamps.analysis import claims, report, statistics
+from gamps.analysis import claims, tables
 from gamps.analysis.claims import INCONCLUSIVE, NOT_REPLICATED, REPLICATED
 
 SEEDS = 10
@@ -60,8 +58,8 @@ def curves(gamps_gain: float, spread: float = 0.05, n_values=(10, 100), iteratio
 
 
 def evaluate(env: str, frame: pd.DataFrame, masses=None) -> pd.DataFrame:
-    outcomes = statistics.run_outcomes(frame)
-    comparisons = statistics.paired_comparisons(outcomes, n_resamples=2000)
+    outcomes = tables.run_outcomes(frame)
+    comparisons = tables.paired_comparisons(outcomes, n_resamples=2000)
     return claims.evaluate_claims(masses, {env: outcomes}, {env: comparisons})
 
 
@@ -128,34 +126,3 @@ def test_scarce_data_struggle_and_lower_area_statements():
     summary = claims.claim_summary(statements).set_index("claim")
     assert summary.loc[1, "verdict"] == REPLICATED
     assert summary.loc[2, "verdict"] == INCONCLUSIVE
-
-
-def test_report_renders_every_claim_and_the_provenance(tmp_path):
-    statements = evaluate("swimmer", curves(gamps_gain=1.0, n_values=(100,)))
-    summary = claims.claim_summary(statements)
-    bench = tmp_path / "benchmarks"
-    (bench / "swimmer/train/gamps").mkdir(parents=True)
-    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-    for seed, seconds in enumerate((12.5, 7.5)):
-        (bench / f"swimmer/train/gamps/N100_seed{seed}.tsv").write_text(
-            header + f"{seconds}\t0:00:12\t{400 + seed}\t1\t1\t1\t0\t0\t90\t12\n"
-        )
-    (bench / "swimmer/aggregate.tsv").write_text(header + "1.0\t0:00:01\t-\t-\t-\t-\t-\t-\t-\t-\n")
-    compute = report.compute_time(bench)
-    rows = compute.set_index("stage")
-    assert list(rows.index) == ["aggregate", "train"] and (compute["env"] == "swimmer").all()
-    assert rows.loc["train", "jobs"] == 2 and rows.loc["train", "seconds"] == 20.0
-    assert rows.loc["train", "max_rss_mb"] == 401.0 and np.isnan(
-        rows.loc["aggregate", "max_rss_mb"]
-    )
-    info = report.provenance(tmp_path)  # not a git checkout
-    assert info["commit"].startswith("unknown") and info["numpy"] == np.__version__
-    text = report.render(summary, statements, {}, {}, {}, "", info, compute, "test configuration")
-    assert "test configuration" in text and "## Decision rule" in text
-    for claim in claims.CLAIMS:
-        assert f"## Claim {claim}:" in text
-    assert "| 4 | Figure 3 (swimmer) |" in text and "**replicated**" in text
-    assert text.count("Not measured by this configuration.") == 3
-    assert "3 jobs, 21 s of summed job time" in text and "401 MB" in text
-    assert "| swimmer | aggregate | 1 | 1.0 | – |" in text
-    assert not re.search(r"\bnan\b", text, re.IGNORECASE)

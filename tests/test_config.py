@@ -85,7 +85,7 @@ def test_smoke_config_is_valid(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "module", ["gamps.experiment", "gamps.analysis.aggregate", "gamps.analysis.gradient_bias"]
+    "module", ["gamps.experiment", "gamps.analysis.tables", "gamps.analysis.render"]
 )
 def test_light_jobs_do_not_import_torch_or_seaborn(module):
     code = (

@@ -17,7 +17,7 @@ from gymnasium.utils.env_checker import check_env
 
 import gamps.envs  # noqa: F401  (registers the environment)
 from gamps import algorithms, bias, data, experiment
-from gamps.analysis import gradient_bias as gb_table
+from gamps.analysis import render, tables
 from gamps.domains.gridworld import dynamics as gw
 from gamps.domains.gridworld import gradient_bias as gb
 from gamps.domains.gridworld.env import TwoAreasGridworld
@@ -580,14 +580,14 @@ def test_summary_has_no_nan_even_for_degenerate_cases():
         | {"weight_l1": 0.0, "weighted_q_error": 0.5},
     ]
     table = pd.DataFrame(rows)
-    summary = gb_table.summary(table)
+    summary = tables.bias_summary(table)
     assert not summary.isna().any().any()
     ml = summary[summary["model"] == "ml"].iloc[0]
     assert ml["cases"] == 2 and ml["infinite_bounds"] == 1 and ml["violations"] == 0
     assert ml["bound_ratio_min"] == pytest.approx(6.0)  # over the finite bounds only
     gamps = summary[summary["model"] == "gamps"].iloc[0]
     assert gamps["cosine_std"] == 0.0 and gamps["bound_ratio_min"] == np.inf
-    text = gb_table.markdown(table, summary)
+    text = render.gradient_bias_markdown(summary, tables.bias_findings(table))
     assert "bound ≥ realised bias in 3 of 3 evaluated cases; 1 bounds are infinite" in text
     assert "nan" not in text.lower()
 

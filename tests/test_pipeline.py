@@ -67,7 +67,7 @@ def test_curves_contract(smoke_run):
 
 def test_summary_matches_curves(smoke_run):
     curves = pd.read_csv(smoke_run / "results/gridworld/curves.csv")
-    summary = pd.read_csv(smoke_run / "results/gridworld/summary.csv")
+    summary = pd.read_csv(smoke_run / "results/tables/gridworld_outcomes.csv")
     last = curves[curves["iteration"] == SMOKE["iterations"]]
     for row in summary.itertuples():
         finals = last[
@@ -78,7 +78,7 @@ def test_summary_matches_curves(smoke_run):
         assert row.best_mean >= row.final_mean - 1e-12
     bands = pd.read_csv(smoke_run / "results/gridworld/curves_summary.csv")
     assert len(bands) == len(curves) // SMOKE["seeds"]
-    assert "±" in (smoke_run / "results/gridworld/summary.md").read_text()
+    assert "±" in (smoke_run / "results/tables/gridworld_outcomes.md").read_text()
 
 
 def test_figure1_contract(smoke_run):
@@ -157,7 +157,7 @@ def test_no_output_holds_nan_or_inf(smoke_run):
     for path in sorted((smoke_run / "results").rglob("*.npz")):
         batch = data.load(path)  # rejects NaN or inf rewards and log-probabilities itself
         assert np.isfinite(batch.states).all() and np.isfinite(batch.actions).all()
-    markdown = (smoke_run / "results/gridworld/summary.md").read_text()
+    markdown = (smoke_run / "results/tables/gridworld_outcomes.md").read_text()
     assert not re.search(r"\b(nan|inf)\b", markdown, re.IGNORECASE)
 
 
@@ -202,7 +202,7 @@ def test_minigolf_curves_contract(smoke_run):
     start = curves[curves["iteration"] == 0].groupby(["n_trajectories", "seed"])
     assert (start["return"].nunique() == 1).all()
     assert (start["hole_rate"].nunique() == 1).all()
-    summary = (smoke_run / "results/minigolf/summary.md").read_text()
+    summary = (smoke_run / "results/tables/minigolf_outcomes.md").read_text()
     assert "hole rate" in summary
 
 

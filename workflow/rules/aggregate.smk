@@ -4,8 +4,6 @@ rule aggregate:
     output:
         curves="results/{env}/curves.csv",
         bands="results/{env}/curves_summary.csv",
-        summary="results/{env}/summary.csv",
-        markdown="results/{env}/summary.md",
     log:
         "results/logs/{env}/aggregate.log",
     benchmark:

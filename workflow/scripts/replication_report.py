@@ -5,29 +5,36 @@ from pathlib import Path
 import pandas as pd
 
 from gamps import experiment, io
-from gamps.analysis import claims, report
+from gamps.analysis import claims, render, report, tables
 
 sm = snakemake  # noqa: F821
 experiment.log_to(sm.log[0])
 envs = sm.params.envs
-outcomes = {env: pd.read_csv(p) for env, p in zip(envs, sm.input.outcomes, strict=True)}
-comparisons = {env: pd.read_csv(p) for env, p in zip(envs, sm.input.comparisons, strict=True)}
+
+
+def by_env(paths, read):
+    return {env: read(path) for env, path in zip(envs, paths, strict=True)}
+
+
+def weight_table(path):
+    return render.weight_health_markdown(tables.weight_health(pd.read_csv(path)))
+
+
+outcomes = by_env(sm.input.outcomes, pd.read_csv)
+comparisons = by_env(sm.input.comparisons, pd.read_csv)
 statements = claims.evaluate_claims(pd.read_csv(sm.input.masses), outcomes, comparisons)
 summary = claims.claim_summary(statements)
 io.write_csv(statements, sm.output.statements)
 io.write_csv(summary, sm.output.summary)
-text = report.render(
+text = report.assemble(
     summary,
     statements,
-    {env: Path(p).read_text() for env, p in zip(envs, sm.input.tables, strict=True)},
-    {env: Path(p).read_text() for env, p in zip(envs, sm.input.comparison_tables, strict=True)},
-    {
-        env: report.weight_health(pd.read_csv(p))
-        for env, p in zip(envs, sm.input.curves, strict=True)
-    },
+    by_env(sm.input.tables, lambda p: Path(p).read_text()),
+    by_env(sm.input.comparison_tables, lambda p: Path(p).read_text()),
+    by_env(sm.input.curves, weight_table),
     Path(sm.input.beyond).read_text(),
     report.provenance(Path(sm.params.root)),
-    report.compute_time(Path("results/benchmarks")),
+    tables.compute_time("results/benchmarks"),
     sm.params.name,
 )
 io.atomic_write_text(sm.output.report, text)

@@ -6,13 +6,14 @@ The decision rule is DECISION_RULE (stated at the top of the report).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
-from . import statistics
-from .aggregate import display_name
+from ..algorithms import label
+from . import stats
 
 REPLICATED, NOT_REPLICATED, INCONCLUSIVE = "replicated", "not replicated", "inconclusive"
 
@@ -84,7 +85,9 @@ class Statement:
     detail: str = ""
 
 
-def decide(ci_low, ci_high, p_value, threshold: float = 0.0, above: bool = True) -> str:
+def decide(
+    ci_low: float, ci_high: float, p_value: float, threshold: float = 0.0, above: bool = True
+) -> str:
     """The verdict of 'the mean is above (or below) ``threshold``' from its CI and the Wilcoxon
     p-value against the threshold."""
     low, high = (ci_low, ci_high) if above else (-ci_high, -ci_low)
@@ -98,7 +101,8 @@ def decide(ci_low, ci_high, p_value, threshold: float = 0.0, above: bool = True)
     return INCONCLUSIVE
 
 
-def claim_verdict(verdicts) -> str:
+def claim_verdict(verdicts: Iterable[str]) -> str:
+    """The verdict of a claim from those of its statements (DECISION_RULE)."""
     verdicts = list(verdicts)
     if verdicts and all(v == REPLICATED for v in verdicts):
         return REPLICATED
@@ -107,29 +111,29 @@ def claim_verdict(verdicts) -> str:
     return INCONCLUSIVE
 
 
-def beats_baselines(claim: int, comparisons: pd.DataFrame, outcomes=("final", "best")) -> list:
+def beats_baselines(
+    claim: int, comparisons: pd.DataFrame, outcomes: Sequence[str] = ("final", "best")
+) -> list[Statement]:
     """'GAMPS is above <baseline> in <outcome>' for every N, baseline and outcome: the paired
     difference GAMPS - baseline is above 0."""
     words = {"final": "final J", "best": "best-iteration J"}
     return [
-        _paired(
-            claim, r, f"GAMPS above {display_name(r.baseline)} in {words[r.outcome]}", above=True
-        )
+        _paired(claim, r, f"GAMPS above {label(r.baseline)} in {words[r.outcome]}", above=True)
         for r in comparisons[comparisons["outcome"].isin(outcomes)].itertuples()
     ]
 
 
-def overfits_less(claim: int, comparisons: pd.DataFrame) -> list:
+def overfits_less(claim: int, comparisons: pd.DataFrame) -> list[Statement]:
     """'GAMPS overfits less than <baseline>': the paired difference of the return lost after the
     best iteration (best - final), GAMPS - baseline, is below 0."""
     return [
-        _paired(claim, r, f"GAMPS overfits less than {display_name(r.baseline)} (best − final J)")
+        _paired(claim, r, f"GAMPS overfits less than {label(r.baseline)} (best − final J)")
         for r in comparisons[comparisons["outcome"] == "overfit"].itertuples()
     ]
 
 
 def _paired(claim: int, r, text: str, above: bool = False) -> Statement:
-    """A statement on one row of ``statistics.paired_comparisons``."""
+    """A statement on one row of ``tables.paired_comparisons``."""
     return Statement(
         claim,
         CLAIM_ENV[claim],
@@ -149,8 +153,8 @@ def _paired(claim: int, r, text: str, above: bool = False) -> Statement:
 def _one_sample(claim, text, n, values, threshold, key, detail, above=True, seed=0) -> Statement:
     """'The mean of ``values`` (one per seed) is above (or below) ``threshold``': its BCa CI and
     the Wilcoxon p-value of ``values - threshold``."""
-    low, high = statistics.bootstrap_ci(values, seed=statistics.group_seed(seed, *key))
-    p = statistics.wilcoxon_p(values - threshold)
+    low, high = stats.bootstrap_ci(values, seed=stats.group_seed(seed, *key))
+    p = stats.wilcoxon_p(values - threshold)
     verdict = decide(low, high, p, threshold, above)
     return Statement(
         claim, CLAIM_ENV[claim], text, n, float(values.mean()), float(low), float(high),
@@ -173,7 +177,7 @@ def holes_most_of_the_time(claim: int, outcomes: pd.DataFrame) -> Statement:
     )
 
 
-def scarce_data_struggles(claim: int, outcomes: pd.DataFrame) -> list:
+def scarce_data_struggles(claim: int, outcomes: pd.DataFrame) -> list[Statement]:
     """'With scarce data all algorithms struggle': at the smallest N, each algorithm's mean
     improvement of J over the initial policy (final - initial) is below STRUGGLE_FRACTION of the
     largest mean improvement of any algorithm at any N."""
@@ -187,7 +191,7 @@ def scarce_data_struggles(claim: int, outcomes: pd.DataFrame) -> list:
         statements.append(
             _one_sample(
                 claim,
-                f"{display_name(algorithm)} struggles with scarce data (improvement "
+                f"{label(algorithm)} struggles with scarce data (improvement "
                 f"below {STRUGGLE_FRACTION:g} × the best mean improvement)",
                 smallest,
                 values,

@@ -1,4 +1,5 @@
-"""Figures 1 and 2 of the paper, drawn with seaborn from the tidy CSVs."""
+"""Figures 1 to 3 of the paper and Figure 4 (beyond the paper), drawn with seaborn from the tidy
+CSVs."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .. import io  # noqa: E402
+from .. import algorithms, io  # noqa: E402
 from ..domains.gridworld import dynamics as gw  # noqa: E402
-from .aggregate import LABELS  # noqa: E402
+from .tables import bias_ratios  # noqa: E402
 
-PALETTE = dict(zip(LABELS.values(), sns.color_palette("colorblind", len(LABELS)), strict=True))
+#: One colour per algorithm, by display name, in registry order.
+PALETTE = dict(
+    zip(
+        map(algorithms.label, algorithms.REGISTRY),
+        sns.color_palette("colorblind", len(algorithms.REGISTRY)),
+        strict=True,
+    )
+)
 # Fixed metadata keep the PDF bytes identical from run to run.
 PDF_METADATA = {"CreationDate": None, "Creator": None, "Producer": None}
 
@@ -111,7 +119,7 @@ def figure1(weights: pd.DataFrame, actions, paths) -> None:
 
 def figure2(curves: pd.DataFrame, paths) -> None:
     """Figure 2: return against iteration, one panel per N, mean +- std over runs."""
-    data = curves.assign(algorithm=curves["algorithm"].map(LABELS).fillna(curves["algorithm"]))
+    data = curves.assign(algorithm=curves["algorithm"].map(algorithms.label))
     grid = sns.relplot(
         data=data,
         kind="line",
@@ -145,7 +153,7 @@ def figure3(curves: dict[str, pd.DataFrame], paths) -> None:
         gridspec_kw={"height_ratios": [2, 1]},
     )
     for col, (env, data) in enumerate(curves.items()):
-        data = data.assign(algorithm=data["algorithm"].map(LABELS).fillna(data["algorithm"]))
+        data = data.assign(algorithm=data["algorithm"].map(algorithms.label))
         order = [a for a in PALETTE if a in set(data["algorithm"])]
         n = ", ".join(str(v) for v in sorted(data["n_trajectories"].unique()))
         runs = data.groupby("n_trajectories")["seed"].nunique().max()
@@ -192,10 +200,8 @@ def figure4(table: pd.DataFrame, paths) -> None:
     paths, (d) Theorem 3.2's bound (and its form before Pinsker's inequality) against the realised
     bias.
     """
-    from .gradient_bias import with_ratios
-
-    t = with_ratios(table)
-    t = t.assign(label=t["model"].map(LABELS).fillna(t["model"]))
+    t = bias_ratios(table)
+    t = t.assign(label=t["model"].map(algorithms.label))
     palette = {label: PALETTE[label] for label in ("ML", "GAMPS")}
     order = list(palette)
     fig, axes = plt.subplots(1, 4, figsize=(18, 3.9), gridspec_kw={"wspace": 0.32})
