@@ -150,7 +150,9 @@ def _paired(claim: int, r, text: str, above: bool = False) -> Statement:
     )
 
 
-def _one_sample(claim, text, n, values, threshold, key, detail, above=True, seed=0) -> Statement:
+def _one_sample(
+    claim, text, n: int, values, threshold, key, detail, above=True, seed=0
+) -> Statement:
     """'The mean of ``values`` (one per seed) is above (or below) ``threshold``': its BCa CI and
     the Wilcoxon p-value of ``values - threshold``."""
     low, high = stats.bootstrap_ci(values, seed=stats.group_seed(seed, *key))

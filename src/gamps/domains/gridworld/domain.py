@@ -45,7 +45,7 @@ class GridworldDomain(Domain[ActionEffectModel]):
         deterministic = self.lower_logit * np.eye(len(gw.ACTIONS))[chosen]
         return np.where(upper[:, None], random_logits, deterministic).ravel()
 
-    def collect(self, theta, n: int, rng: np.random.Generator) -> TrajectoryBatch:
+    def collect(self, theta: np.ndarray, n: int, rng: np.random.Generator) -> TrajectoryBatch:
         """n episodes of pi_theta in the real gridworld, all simulated together."""
         horizon = self.horizon
         states = np.empty((n, horizon + 1), dtype=np.int64)
@@ -70,7 +70,13 @@ class GridworldDomain(Domain[ActionEffectModel]):
     def make_model(self) -> ActionEffectModel:
         return ActionEffectModel()
 
-    def q_values(self, model: ActionEffectModel, theta, batch: TrajectoryBatch, rng=None):
+    def q_values(
+        self,
+        model: ActionEffectModel,
+        theta: np.ndarray,
+        batch: TrajectoryBatch,
+        rng: np.random.Generator | None = None,
+    ) -> np.ndarray:
         """Q_t^{pi, p_hat}(s_t, a_t) at every step of the batch, exact (Section 4.2)."""
         q = finite_horizon_q(
             model.transition_tensor(),
@@ -83,6 +89,8 @@ class GridworldDomain(Domain[ActionEffectModel]):
         t = np.arange(batch.horizon)[None, :]
         return q[t, batch.states[:, :-1], batch.actions]
 
-    def evaluate(self, theta, rng=None) -> dict[str, float]:
+    def evaluate(
+        self, theta: np.ndarray, rng: np.random.Generator | None = None
+    ) -> dict[str, float]:
         """The exact expected return J(theta) in the real gridworld."""
         return {"return": exact.performance(self.mdp, self.policy.probs(theta))}

@@ -3,6 +3,8 @@ the mass each puts on the lower area."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ...data import TrajectoryBatch
@@ -10,9 +12,12 @@ from ...weights import gamps_weights, state_action_map
 from . import dynamics as gw
 from .domain import GridworldDomain
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def weight_maps(
-    domain: GridworldDomain, theta, batch: TrajectoryBatch, q: float
+    domain: GridworldDomain, theta: np.ndarray, batch: TrajectoryBatch, q: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Figure 1 (b, c): the empirical discounted occupancy delta and the GAMPS weights eta
     (Lemma 4.1, on-policy so rho = 1) accumulated per (s, a), each normalised to sum 1."""
@@ -34,7 +39,7 @@ def lower_area_mass(weight_map: np.ndarray) -> float:
     return float(weight_map[~gw.is_upper(np.arange(gw.N_STATES))].sum())
 
 
-def weights_table(delta: np.ndarray, eta: np.ndarray):
+def weights_table(delta: np.ndarray, eta: np.ndarray) -> pd.DataFrame:
     """Figure 1's data as a tidy table: row, col, action, delta, eta (row-major states)."""
     import pandas as pd
 

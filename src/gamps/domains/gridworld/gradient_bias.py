@@ -11,11 +11,14 @@ from ... import algorithms, bias, experiment
 from ...data import TrajectoryBatch
 from ...weights import state_action_map
 from .domain import GridworldDomain
+from .model import ActionEffectModel
 
 log = logging.getLogger(__name__)
 
 
-def sample_fit(domain: GridworldDomain, algorithm: str, theta, batch: TrajectoryBatch, q: float):
+def sample_fit(
+    domain: GridworldDomain, algorithm: str, theta: np.ndarray, batch: TrajectoryBatch, q: float
+) -> tuple[ActionEffectModel, np.ndarray]:
     """The model Algorithm 1 fits at theta (``algorithms.fit_weighted`` with the algorithm's
     weights) and the normalised map of those weights per (s, a)."""
     log_rho = algorithms.log_ratios(domain, theta, batch)
@@ -59,7 +62,7 @@ def sample_rows(
     domain: GridworldDomain,
     analysis: bias.BiasAnalysis,
     behaviour_pi: np.ndarray,
-    theta,
+    theta: np.ndarray,
     batch: TrajectoryBatch,
     q: float,
     fixed_models: dict | None = None,
@@ -101,9 +104,9 @@ def gradient_bias(
     q = env_config["q_norm"]
     theta_b = domain.behaviour_parameters(experiment.rng(seed, 0))
     pi_b = domain.policy.probs(theta_b)
-    rows = []
+    rows: list[dict] = []
 
-    def add(policy, n, rep, k, new_rows):
+    def add(policy: str, n: int, rep: int, k: int, new_rows: list[dict]) -> None:
         ident = {"policy": policy, "seed": seed, "n_trajectories": n, "repetition": rep}
         rows.extend(ident | {"iteration": k} | row for row in new_rows)
 

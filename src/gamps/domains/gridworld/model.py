@@ -20,14 +20,16 @@ class ActionEffectModel:
     n_actions = len(dyn.ACTIONS)
     n_effects = len(dyn.EFFECTS)
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.effect_probs = np.full((self.n_actions, self.n_effects), 1.0 / self.n_effects)
 
     def warm_start(self, previous: ActionEffectModel | None) -> ActionEffectModel:
         """The weighted MLE is closed form: nothing carries over from a previous fit."""
         return self
 
-    def fit(self, states, actions, next_states, weights) -> ActionEffectModel:
+    def fit(
+        self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray, weights: np.ndarray
+    ) -> ActionEffectModel:
         effects = dyn.effect_of_transition(states, next_states)
         weights = check_weights(weights)
         counts = np.zeros((self.n_actions, self.n_effects))
@@ -47,12 +49,16 @@ class ActionEffectModel:
         p[dyn.TERMINAL] = np.eye(dyn.N_STATES)[dyn.TERMINAL][:, None, :]
         return p
 
-    def log_prob(self, states, actions, next_states) -> np.ndarray:
+    def log_prob(
+        self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray
+    ) -> np.ndarray:
         """log p_hat of the observed effect of each transition."""
         with np.errstate(divide="ignore"):
             return np.log(self.effect_probs[actions, dyn.effect_of_transition(states, next_states)])
 
-    def sample(self, states, actions, rng: np.random.Generator) -> np.ndarray:
+    def sample(
+        self, states: np.ndarray, actions: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
         cdf = np.cumsum(self.effect_probs[actions], axis=-1)
         effects = np.minimum(
             (rng.random(np.shape(actions) + (1,)) > cdf).sum(-1), self.n_effects - 1

@@ -23,18 +23,20 @@ class MinigolfDomain(MonteCarloQDomain[LinearGaussianModel]):
     policy: GaussianPolicy
 
     @staticmethod
-    def reward_and_done(states, actions, next_states):
+    def reward_and_done(
+        states: np.ndarray, actions: np.ndarray, next_states: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         return mg.reward_and_done(states[..., 0], next_states[..., 0])
 
     def __init__(
         self,
         gamma: float = 0.99,
         horizon: int = 20,
-        rbf_centres=(0, 4, 8, 12, 16, 20),
+        rbf_centres: tuple[float, ...] = (0.0, 4.0, 8.0, 12.0, 16.0, 20.0),
         rbf_width: float = 4.0,
         policy_std: float = 0.3,
         behaviour_std: float = 0.45,
-        behaviour_weights=(0.25, 0.75),
+        behaviour_weights: tuple[float, float] = (0.25, 0.75),
         rollouts: int = 100,
         evaluation_episodes: int = 10000,
     ):
@@ -53,7 +55,9 @@ class MinigolfDomain(MonteCarloQDomain[LinearGaussianModel]):
         low, high = self.behaviour_weights
         return rng.uniform(low, high, size=self.policy.dim)
 
-    def simulate(self, policy, theta, n: int, rng: np.random.Generator) -> TrajectoryBatch:
+    def simulate(
+        self, policy: GaussianPolicy, theta: np.ndarray, n: int, rng: np.random.Generator
+    ) -> TrajectoryBatch:
         """n real episodes of ``policy``, all simulated together by the shared physics."""
         horizon = self.horizon
         states = np.zeros((n, horizon + 1, 1))
@@ -77,14 +81,14 @@ class MinigolfDomain(MonteCarloQDomain[LinearGaussianModel]):
         states[:, horizon, 0] = x
         return TrajectoryBatch(states, actions, rewards, mask, log_prob)
 
-    def collect(self, theta, n: int, rng: np.random.Generator) -> TrajectoryBatch:
+    def collect(self, theta: np.ndarray, n: int, rng: np.random.Generator) -> TrajectoryBatch:
         """The dataset: n episodes of the explorative behaviour policy."""
         return self.simulate(self.behaviour_policy, theta, n, rng)
 
     def make_model(self) -> LinearGaussianModel:
         return LinearGaussianModel(mg.ACTION_LOW, mg.ACTION_HIGH, state_high=mg.COURSE_LENGTH)
 
-    def evaluate(self, theta, rng: np.random.Generator) -> dict[str, float]:
+    def evaluate(self, theta: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
         """J(theta) and the hole rate from ``evaluation_episodes`` real episodes of pi_theta."""
         episodes = self.simulate(self.policy, theta, self.evaluation_episodes, rng)
         terminal_reward = episodes.rewards[np.arange(episodes.n), episodes.lengths - 1]

@@ -44,15 +44,17 @@ class LinearGaussianModel:
         """Each fit converges from its own closed-form start: nothing carries over."""
         return self
 
-    def features(self, states, actions) -> np.ndarray:
+    def features(self, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         x = np.asarray(states, dtype=float)[..., 0]
         a = np.clip(np.asarray(actions, dtype=float)[..., 0], self.action_low, self.action_high)
         return np.stack([np.ones_like(x), x, a, a * a], axis=-1)
 
-    def log_std(self, psi) -> np.ndarray:
+    def log_std(self, psi: np.ndarray) -> np.ndarray:
         return np.clip(psi @ self.kappa, self.min_log_std, self.max_log_std)
 
-    def fit(self, states, actions, next_states, weights) -> LinearGaussianModel:
+    def fit(
+        self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray, weights: np.ndarray
+    ) -> LinearGaussianModel:
         weights = check_weights(weights).ravel()
         psi = self.features(states, actions).reshape(-1, self.n_features)
         delta = np.asarray(next_states, dtype=float) - np.asarray(states, dtype=float)
@@ -79,12 +81,12 @@ class LinearGaussianModel:
             objective = new_objective
         return self
 
-    def _objective(self, psi, resid2, w) -> float:
+    def _objective(self, psi: np.ndarray, resid2: np.ndarray, w: np.ndarray) -> float:
         """Weighted log-likelihood of Delta, up to a constant (Eq. 3's objective)."""
         log_std = self.log_std(psi)
         return float(-np.sum(w * (log_std + 0.5 * resid2 * np.exp(-2 * log_std))) / np.sum(w))
 
-    def _newton_step_kappa(self, psi, resid2, w) -> None:
+    def _newton_step_kappa(self, psi: np.ndarray, resid2: np.ndarray, w: np.ndarray) -> None:
         raw = psi @ self.kappa
         # Rows whose log-std sits at a bound do not move with kappa: their derivative is zero.
         free = (raw > self.min_log_std) & (raw < self.max_log_std)
@@ -101,23 +103,27 @@ class LinearGaussianModel:
             t /= 2
         self.kappa = kappa
 
-    def mean_std(self, states, actions):
+    def mean_std(self, states: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         psi = self.features(states, actions)
         return psi @ self.beta, np.exp(self.log_std(psi))
 
-    def log_prob(self, states, actions, next_states) -> np.ndarray:
+    def log_prob(
+        self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray
+    ) -> np.ndarray:
         mean, std = self.mean_std(states, actions)
         delta = (np.asarray(next_states, dtype=float) - np.asarray(states, dtype=float))[..., 0]
         return -0.5 * ((delta - mean) / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)
 
-    def sample(self, states, actions, rng: np.random.Generator) -> np.ndarray:
+    def sample(
+        self, states: np.ndarray, actions: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
         mean, std = self.mean_std(states, actions)
         delta = mean + std * rng.standard_normal(mean.shape)
         # Imagined states stay in the state space: the ball is never further than the tee.
         return np.minimum(np.asarray(states, dtype=float) + delta[..., None], self.state_high)
 
 
-def _weighted_least_squares(psi, y, w) -> np.ndarray:
+def _weighted_least_squares(psi: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     """argmin_beta sum_i w_i (y_i - psi_i^T beta)^2, by least squares on sqrt(w)-scaled rows."""
     root = np.sqrt(w)
     return np.linalg.lstsq(psi * root[:, None], y * root, rcond=None)[0]

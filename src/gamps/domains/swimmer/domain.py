@@ -7,9 +7,10 @@ MLP-Gaussian model with the known reward, by the fused rollouts of ``rollouts`` 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ...data import TrajectoryBatch
 from ...policies import GaussianPolicy
@@ -17,7 +18,7 @@ from ..base import MonteCarloQDomain
 from . import dynamics as sw
 
 if TYPE_CHECKING:
-    from .model import MLPGaussianModel  # noqa: F401 (the model class, named in a string)
+    from .model import MLPGaussianModel
 
 
 class SwimmerFeatures:
@@ -25,7 +26,7 @@ class SwimmerFeatures:
 
     dim = sw.STATE_DIM - 2
 
-    def __call__(self, states) -> np.ndarray:
+    def __call__(self, states: ArrayLike) -> np.ndarray:
         return sw.features(states)
 
 
@@ -55,7 +56,7 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
         self.behaviour_weight_std = behaviour_weight_std
         self.rollouts = rollouts
         self.evaluation_episodes = evaluation_episodes
-        self.model_settings = {
+        self.model_settings: dict[str, Any] = {
             "steps": model_steps,
             "warm_steps": model_warm_steps,
             "learning_rate": model_learning_rate,
@@ -79,7 +80,7 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
             self._envs.append(sw.make_env())
         return self._envs[:n]
 
-    def simulate(self, theta, n: int, rng: np.random.Generator) -> TrajectoryBatch:
+    def simulate(self, theta: np.ndarray, n: int, rng: np.random.Generator) -> TrajectoryBatch:
         """n real episodes of pi_theta in MuJoCo, stepped side by side so the policy acts on
         whole arrays; each episode's initial state is seeded from ``rng``."""
         envs = self._env_pool(n)
@@ -95,10 +96,10 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
         log_prob = self.policy.log_prob(theta, states[:, :-1], actions)
         return TrajectoryBatch(states, actions, rewards, mask, log_prob)
 
-    def collect(self, theta, n: int, rng: np.random.Generator) -> TrajectoryBatch:
+    def collect(self, theta: np.ndarray, n: int, rng: np.random.Generator) -> TrajectoryBatch:
         return self.simulate(theta, n, rng)
 
-    def make_model(self):
+    def make_model(self) -> MLPGaussianModel:
         from .model import MLPGaussianModel, set_threads
 
         set_threads(self.threads)
@@ -106,7 +107,15 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
             sw.FEATURES, sw.ACTION_LOW, sw.ACTION_HIGH, seed=self.model_seed, **self.model_settings
         )
 
-    def rollout_q(self, model, theta, states, actions, steps, rng: np.random.Generator):
+    def rollout_q(
+        self,
+        model: MLPGaussianModel,
+        theta: np.ndarray,
+        states: np.ndarray,
+        actions: np.ndarray,
+        steps: np.ndarray,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
         """Eq. 4 by the fused engine of ``rollouts`` (the same law as the generic one)."""
         from .rollouts import monte_carlo_q as fused_monte_carlo_q
 
@@ -127,7 +136,7 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
             action_bounds=(sw.ACTION_LOW, sw.ACTION_HIGH),
         )
 
-    def evaluate(self, theta, rng: np.random.Generator) -> dict[str, float]:
+    def evaluate(self, theta: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
         """J(theta) from ``evaluation_episodes`` real episodes of pi_theta."""
         episodes = self.simulate(theta, self.evaluation_episodes, rng)
         returns = episodes.discounted_returns(self.gamma)

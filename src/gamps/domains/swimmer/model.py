@@ -45,9 +45,11 @@ class MLPGaussianModel:
         self.seed = seed
         self.min_log_std, self.max_log_std = min_log_std, max_log_std
         self.net: nn.Sequential | None = None
-        self.x_shift = self.x_scale = self.y_shift = self.y_scale = None
+        # The weighted moments of the last fit's inputs and targets (set by ``fit``).
+        self.x_shift = self.x_scale = self.y_shift = self.y_scale = np.zeros(0)
+        self._rollout_layers: tuple | None = None
 
-    def _inputs(self, states, actions) -> np.ndarray:
+    def _inputs(self, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         a = np.clip(actions, self.action_low, self.action_high)
         return np.concatenate([np.asarray(states)[..., self.feature_slice], a], axis=-1)
 
@@ -70,12 +72,15 @@ class MLPGaussianModel:
         torch.random.set_rng_state(generator_state)
         return net
 
-    def _heads(self, x):
+    def _heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        assert self.net is not None, "fit the model first"
         out = self.net(x)
         mean, log_std = out.chunk(2, dim=-1)
         return mean, log_std.clamp(self.min_log_std, self.max_log_std)
 
-    def fit(self, states, actions, next_states, weights) -> MLPGaussianModel:
+    def fit(
+        self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray, weights: np.ndarray
+    ) -> MLPGaussianModel:
         weights = check_weights(weights).ravel()
         keep = weights > 0
         if not keep.any():
@@ -127,7 +132,7 @@ class MLPGaussianModel:
         self._log_y_scale = torch.log(y_scale)
         self._rollout_layers = None
 
-    def rollout_layers(self):
+    def rollout_layers(self) -> tuple:
         """The folded network for structure-of-arrays rollouts (``rollouts``): float32
         matrices W1 [h+1, n_in+1], W2 [h+1, h+1], W3 [2 n_out, h+1] acting on columns, with each
         layer's bias in the column of its input's constant 1. The extra hidden unit has
@@ -149,26 +154,30 @@ class MLPGaussianModel:
         *layers, log_y_scale = self._rollout_layers
         return (*layers, (self.min_log_std, self.max_log_std), log_y_scale)
 
-    def _loss(self, x, y, w):
+    def _loss(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """Weighted negative log-likelihood of the standardised targets (Eq. 3, up to constants)."""
         mean, log_std = self._heads(x)
         nll = log_std + 0.5 * ((y - mean) * torch.exp(-log_std)) ** 2
         return (w[:, None] * nll).sum()
 
     @torch.inference_mode()
-    def mean_std(self, states, actions):
+    def mean_std(self, states: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = (self._inputs(states, actions) - self.x_shift) / self.x_scale
         mean, log_std = self._heads(torch.as_tensor(x, dtype=torch.float32))
         return (mean.numpy() * self.y_scale + self.y_shift, np.exp(log_std.numpy()) * self.y_scale)
 
-    def log_prob(self, states, actions, next_states) -> np.ndarray:
+    def log_prob(
+        self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray
+    ) -> np.ndarray:
         mean, std = self.mean_std(states, actions)
         delta = np.asarray(next_states) - np.asarray(states)
         z = (delta - mean) / std
         return np.sum(-0.5 * z**2 - np.log(std) - 0.5 * np.log(2 * np.pi), axis=-1)
 
     @torch.inference_mode()
-    def sample(self, states, actions, rng: np.random.Generator) -> np.ndarray:
+    def sample(
+        self, states: np.ndarray, actions: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
         """Next states for whole arrays: s + mean + std * noise, in float32 without autograd."""
         states = np.asarray(states)
         x = np.empty((len(states), self._folded[0][0].shape[0]), dtype=np.float32)
@@ -187,7 +196,7 @@ class MLPGaussianModel:
         return states + delta.numpy()
 
 
-def _weighted_moments(values, w):
+def _weighted_moments(values: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = w @ values
     std = np.sqrt(w @ (values - mean) ** 2)
     return mean, np.where(std > 1e-8, std, 1.0)
