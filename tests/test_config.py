@@ -1,16 +1,26 @@
-"""Bad configs fail before any job starts, naming the offending key; light jobs stay light."""
+"""Bad configs fail before any job starts, naming the offending key; the overlays hold only what
+they change; config/README.md is current; light jobs stay light."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 from conftest import ROOT, run_snakemake
 
-SMOKE = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
+from gamps import settings
+
+BASE = ROOT / "config/config.yaml"
+OVERLAYS = [ROOT / "config" / name for name in settings.OVERLAYS]
+SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+#: The full config of a smoke run: config.yaml with smoke.yaml over it (a full config is also a
+#: valid overlay, so each bad config below is written whole).
+SMOKE = settings.load_config(BASE, ROOT / "config/smoke.yaml")
 
 
 def dry_run(tmp_path: Path, config: dict) -> subprocess.CompletedProcess:
@@ -29,10 +39,16 @@ def with_change(section: str, key: str, value) -> dict:
     ("config", "needle"),
     [
         (with_change("gridworld", "gama", 0.9), "'gama' was unexpected"),
+        (with_change("minigolf", "rollout", 3), "'rollout' was unexpected"),
+        (with_change("swimmer", "model_step", 3), "'model_step' was unexpected"),
+        (with_change("gradient_bias", "repetition", 3), "'repetition' was unexpected"),
         (with_change("gridworld", "horizon", "twenty"), "['gridworld']['horizon']"),
         (with_change("gridworld", "horizon", 0), "['gridworld']['horizon']"),
         (with_change("gridworld", "seeds", -3), "['gridworld']['seeds']"),
         (with_change("gridworld", "n_trajectories", [10, 0]), "['gridworld']['n_trajectories']"),
+        (with_change("gridworld", "n_trajectories", [10, 10]), "has non-unique elements"),
+        (with_change("swimmer", "algorithms", ["ml", "ml"]), "has non-unique elements"),
+        (with_change("swimmer", "q_norm", 0.5), "['swimmer']['q_norm']"),
         (with_change("gridworld", "step_size", 0), "['gridworld']['step_size']"),
         (with_change("gridworld", "gamma", 1.0), "['gridworld']['gamma']"),
         (with_change("gridworld", "algorithms", ["gamps", "trpo"]), "'trpo' is not one of"),
@@ -53,10 +69,16 @@ def with_change(section: str, key: str, value) -> dict:
     ],
     ids=[
         "misspelled-key",
+        "misspelled-minigolf-key",
+        "misspelled-swimmer-key",
+        "misspelled-bias-key",
         "wrong-type",
         "zero-horizon",
         "negative-seeds",
         "zero-N",
+        "repeated-N",
+        "repeated-algorithm",
+        "swimmer-q-below-one",
         "zero-step",
         "gamma-one",
         "unknown-algorithm",
@@ -82,6 +104,48 @@ def test_bad_config_fails_before_any_job(tmp_path, config, needle):
 def test_smoke_config_is_valid(tmp_path):
     result = dry_run(tmp_path, SMOKE)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda path: path.name)
+def test_overlay_holds_only_changes_and_its_merge_validates(overlay):
+    base = yaml.safe_load(BASE.read_text())
+    assert not settings.redundant_keys(base, yaml.safe_load(overlay.read_text()))
+    jsonschema.Draft202012Validator(SCHEMA).validate(settings.load_config(BASE, overlay))
+    jsonschema.Draft202012Validator(SCHEMA).validate(base)
+
+
+def test_paper_config_lists_every_key():
+    """config.yaml is complete and explicit: every key of the schema has its value there."""
+    base = yaml.safe_load(BASE.read_text())
+    assert set(base) == set(SCHEMA["properties"])
+    for section, node in SCHEMA["properties"].items():
+        if node.get("type") == "object":
+            assert set(base[section]) == set(settings.section_properties(SCHEMA, node)), section
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda path: path.name)
+def test_snakemake_merges_an_overlay_as_load_config_does(tmp_path, overlay):
+    """The config the pipeline validates and runs with (``--configfile`` over the Snakefile's
+    ``configfile:``) is settings.load_config's deep merge, which the tests use."""
+    (tmp_path / "Snakefile").write_text(
+        "import json\n"
+        "from snakemake.utils import validate\n"
+        f"configfile: {str(BASE)!r}\n"
+        f"validate(config, {str(ROOT / 'workflow/schemas/config.schema.yaml')!r})\n"
+        "with open('config.json', 'w') as handle:\n"
+        "    json.dump(config, handle)\n"
+        "rule all:\n"
+        "    input: []\n"
+    )
+    cmd = [sys.executable, "-m", "snakemake", "--dry-run", "--configfile", str(overlay)]
+    subprocess.run(cmd, cwd=tmp_path, check=True, capture_output=True)
+    seen = json.loads((tmp_path / "config.json").read_text())
+    assert seen == settings.load_config(BASE, overlay)
+
+
+def test_config_readme_is_current():
+    """config/README.md is generated (python -m gamps.settings .): it cannot drift."""
+    assert (ROOT / "config/README.md").read_text() == settings.config_readme(ROOT)
 
 
 @pytest.mark.parametrize(

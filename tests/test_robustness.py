@@ -17,9 +17,10 @@ import pytest
 import yaml
 from conftest import ROOT, SMOKE_CONFIG, copy_run, result_csvs, run_snakemake
 
-from gamps import data, experiment
+from gamps import data, experiment, settings
 
-SMOKE = yaml.safe_load(SMOKE_CONFIG.read_text())
+#: The full config of a smoke run: config/smoke.yaml is an overlay of config/config.yaml.
+SMOKE = settings.load_config(ROOT / "config/config.yaml", SMOKE_CONFIG)
 GRID = SMOKE["gridworld"]
 N_RUNS = len(GRID["algorithms"]) * len(GRID["n_trajectories"]) * GRID["seeds"]
 DATASET = "results/gridworld/data/N10_seed0.npz"
@@ -51,7 +52,8 @@ def assert_complete_or_absent(run: Path, reference: Path, broken: str | None = N
 
 
 def with_config(run: Path, **changes) -> Path:
-    config = yaml.safe_load(SMOKE_CONFIG.read_text())
+    """The whole smoke config with ``changes`` to its gridworld section, written to ``run``."""
+    config = yaml.safe_load(yaml.safe_dump(SMOKE))
     config["gridworld"].update(changes)
     path = run / "changed.yaml"
     path.write_text(yaml.safe_dump(config))  # sorted keys: the key order must not matter

@@ -40,6 +40,6 @@ rule gridworld_weights:
         mem_mb=500,
         runtime=5,
     params:
-        env_config=config["gridworld"],
+        **rule_params("gridworld_weights", config),
     script:
         "../scripts/gridworld_weights.py"

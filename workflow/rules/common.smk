@@ -1,6 +1,6 @@
 # One wildcard grammar for the whole pipeline, constrained by the config.
 from gamps.domains import DOMAIN_KEYS
-from gamps.experiment import domain_params
+from gamps.settings import rule_params
 
 # The software of every rule (used with --use-conda; the default run uses the active env).
 CONDA_ENV = str(Path(workflow.basedir) / "environment.yml")

@@ -14,6 +14,6 @@ rule collect_dataset:
         runtime=5,
     params:
         # Only what defines the data: a new step size retrains, it does not recollect.
-        domain=lambda wc: domain_params(wc.env, config[wc.env]),
+        domain=lambda wc: rule_params("collect_dataset", config, wc.env)["domain"],
     script:
         "../scripts/collect_dataset.py"

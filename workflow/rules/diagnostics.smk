@@ -36,8 +36,7 @@ rule gradient_bias:
         mem_mb=1000,
         runtime=10,
     params:
-        env_config=config["gridworld"],
-        bias_config=config["gradient_bias"],
+        **rule_params("gradient_bias", config),
     script:
         "../scripts/gradient_bias.py"
 

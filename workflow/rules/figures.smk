@@ -23,7 +23,7 @@ rule figure1:
         mem_mb=1000,
         runtime=5,
     params:
-        actions=config["gridworld"]["figure1_actions"],
+        **rule_params("figure1", config),
     script:
         "../scripts/figure1.py"
 

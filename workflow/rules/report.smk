@@ -23,7 +23,7 @@ rule lower_area_mass:
         mem_mb=500,
         runtime=5,
     params:
-        env_config=config["gridworld"],
+        **rule_params("lower_area_mass", config),
     script:
         "../scripts/lower_area_mass.py"
 
@@ -100,8 +100,8 @@ rule replication_report:
         mem_mb=1000,
         runtime=5,
     params:
+        **rule_params("replication_report", config),
         envs=TABLE_ENVS,
-        name=config["name"],
         root=workflow.basedir,
     script:
         "../scripts/replication_report.py"

@@ -1,0 +1,256 @@
+"""Each rule receives exactly the settings it reads (gamps.settings.rule_params): a plot setting
+redraws a plot, one more seed trains only that seed, a step size retrains without recollecting,
+and the order of keys in a config file reruns nothing. Unit tests of the function, then dry runs
+on a copy of the finished smoke run."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, copy_run, run_snakemake
+
+from gamps import settings
+from gamps.domains import DOMAIN_KEYS
+from gamps.experiment import SETTINGS_KEYS
+from gamps.settings import rule_params
+
+SMOKE = settings.load_config(ROOT / "config/config.yaml", ROOT / "config/smoke.yaml")
+GRID = SMOKE["gridworld"]
+ENVS = list(DOMAIN_KEYS)
+FIGURE1_DATA = {*DOMAIN_KEYS["gridworld"], "q_norm", "figure1_trajectories"}
+
+
+def reversed_keys(value):
+    """``value`` with every dict's keys in reverse order, recursively."""
+    if isinstance(value, dict):
+        return {key: reversed_keys(value[key]) for key in reversed(list(value))}
+    return value
+
+
+def changed(config: dict, section: str, **changes) -> dict:
+    config = yaml.safe_load(yaml.safe_dump(config))
+    config.setdefault(section, {}).update(changes)
+    return config
+
+
+def all_params(config: dict) -> dict:
+    """Every rule's params (per environment where the rule has an {env} wildcard)."""
+    params = {}
+    for rule in settings.RULES:
+        for env in ENVS if rule in settings.PER_ENV_RULES else [None]:
+            params[rule, env] = rule_params(rule, config, env)
+    return params
+
+
+# ---------------------------------------------------------------------------------------------
+# The function
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_datasets_and_training_read_their_environment_only(env):
+    assert set(rule_params("collect_dataset", SMOKE, env)) == {"domain"}
+    assert rule_params("collect_dataset", SMOKE, env)["domain"].keys() == set(DOMAIN_KEYS[env])
+    train = rule_params("train", SMOKE, env)
+    assert set(train) == {"env_config"}
+    assert train["env_config"].keys() == {*DOMAIN_KEYS[env], *SETTINGS_KEYS}
+    assert train["env_config"] == {key: SMOKE[env][key] for key in train["env_config"]}
+
+
+def test_gridworld_rules_read_their_keys():
+    bias = rule_params("gradient_bias", SMOKE)
+    assert set(bias) == {"env_config", "bias_config"}
+    assert bias["env_config"].keys() == {
+        *DOMAIN_KEYS["gridworld"],
+        *SETTINGS_KEYS,
+        "n_trajectories",
+    }
+    assert bias["bias_config"] == SMOKE["gradient_bias"]
+    for rule in ("gridworld_weights", "lower_area_mass"):
+        params = rule_params(rule, SMOKE)
+        assert set(params) == {"env_config"} and params["env_config"].keys() == FIGURE1_DATA
+        assert params["env_config"] == {key: GRID[key] for key in FIGURE1_DATA}
+    assert rule_params("figure1", SMOKE) == {"actions": GRID["figure1_actions"]}
+    assert rule_params("replication_report", SMOKE) == {"name": SMOKE["name"]}
+
+
+def test_params_are_canonical():
+    """Sorted at every depth, so the order of keys in a config file never reruns a job (Snakemake
+    compares the repr of params); lists keep their order (Figure 1's actions are its panels)."""
+    again = all_params(reversed_keys(SMOKE))
+    for key, params in all_params(SMOKE).items():
+        assert repr(again[key]) == repr(params), key
+        assert repr(params) == repr(settings.canonical(params))
+    nested = {"b": [{"y": 1, "x": 2}], "a": {"d": 1, "c": (3, 1)}}
+    assert (
+        repr(settings.canonical(nested)) == "{'a': {'c': (3, 1), 'd': 1}, 'b': [{'x': 2, 'y': 1}]}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("section", "change", "affected"),
+    [
+        ("gridworld", {"figure1_actions": ["up", "left"]}, {("figure1", None)}),
+        ("gridworld", {"seeds": 7}, set()),
+        ("gridworld", {"algorithms": ["gamps"]}, set()),
+        (
+            "gridworld",
+            {"step_size": 0.5},
+            {("train", "gridworld"), ("gradient_bias", None)},
+        ),
+        (
+            "gridworld",
+            {"q_norm": 3.0},
+            {
+                ("train", "gridworld"),
+                ("gradient_bias", None),
+                ("gridworld_weights", None),
+                ("lower_area_mass", None),
+            },
+        ),
+        ("gradient_bias", {"repetitions": 9}, {("gradient_bias", None)}),
+        ("minigolf", {"iterations": 9}, {("train", "minigolf")}),
+        ("swimmer", {"model_steps": 9}, {("collect_dataset", "swimmer"), ("train", "swimmer")}),
+        ("name", "other", {("replication_report", None)}),
+    ],
+    ids=[
+        "figure1_actions",
+        "seeds",
+        "algorithms",
+        "step_size",
+        "q_norm",
+        "bias-repetitions",
+        "minigolf-iterations",
+        "swimmer-model_steps",
+        "name",
+    ],
+)
+def test_a_setting_changes_the_params_of_the_rules_that_read_it_only(section, change, affected):
+    if isinstance(change, dict):
+        config = changed(SMOKE, section, **change)
+    else:
+        config = {**SMOKE, section: change}
+    before, after = all_params(SMOKE), all_params(config)
+    assert {key for key in before if before[key] != after[key]} == affected
+
+
+def test_unknown_rule_or_missing_environment_is_an_error():
+    with pytest.raises(ValueError, match="reads no setting"):
+        rule_params("figure2", SMOKE)
+    with pytest.raises(ValueError, match="needs an environment"):
+        rule_params("train", SMOKE)
+
+
+def test_every_rule_params_call_names_a_known_rule_of_its_own():
+    """Each rule of the workflow that has params takes them from rule_params, under its name."""
+    text = "\n".join(path.read_text() for path in sorted((ROOT / "workflow/rules").glob("*.smk")))
+    calls = {}
+    for block in re.split(r"^rule ", text, flags=re.MULTILINE)[1:]:
+        name = block.split(":", 1)[0]
+        calls[name] = re.findall(r'rule_params\("(\w+)"', block)
+    assert {name: found for name, found in calls.items() if found} == {
+        rule: [rule] for rule in settings.RULES
+    }
+    params = re.findall(r"^ {4}params:\n((?: {8}.*\n)*)", text, re.MULTILINE)
+    assert params and not any("config[" in block for block in params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dry runs on a copy of the finished smoke run
+# ---------------------------------------------------------------------------------------------
+
+
+def planned_jobs(result: subprocess.CompletedProcess) -> set[str]:
+    """The jobs of a dry run, as ``rule`` or ``rule[wildcards]``; checked against its job stats."""
+    text = result.stdout + result.stderr
+    jobs = set()
+    for match in re.finditer(r"^(?:local)?rule (\w+):\n((?: {4}.*\n)*)", text, re.MULTILINE):
+        wildcards = re.search(r"^ {4}wildcards: (.*)$", match[2], re.MULTILINE)
+        jobs.add(match[1] + (f"[{wildcards[1]}]" if wildcards else ""))
+    total = re.search(r"^total +(\d+)$", text, re.MULTILINE)
+    assert len(jobs) == (int(total[1]) if total else 0), text[-3000:]
+    return jobs
+
+
+def plan(smoke_run: Path, tmp_path: Path, config: dict) -> set[str]:
+    run = copy_run(smoke_run, tmp_path / "run")
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    result = run_snakemake(run, "--dry-run", configfile=path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return planned_jobs(result)
+
+
+def gridworld_runs(seeds, n=None) -> set[str]:
+    return {
+        f"train[env=gridworld, algo={algo}, n={size}, seed={seed}]"
+        for algo in GRID["algorithms"]
+        for size in n or GRID["n_trajectories"]
+        for seed in seeds
+    }
+
+
+#: Every job downstream of the gridworld's training (aggregate, its tables and Figure 2, the
+#: gradient-bias summary and Figure 4, the report) and the default target.
+AFTER_GRIDWORLD_TRAINING = {
+    "aggregate[env=gridworld]",
+    "tables[env=gridworld]",
+    "figure2",
+    "gradient_bias_summary",
+    "figure4",
+    "replication_report",
+    "all",
+}
+
+pipeline = pytest.mark.pipeline
+
+
+@pipeline
+def test_nothing_to_do_with_the_same_config(smoke_run, tmp_path):
+    assert (
+        plan(smoke_run, tmp_path, yaml.safe_load((ROOT / "config/smoke.yaml").read_text())) == set()
+    )
+
+
+@pipeline
+def test_same_config_with_keys_in_another_order_replans_nothing(smoke_run, tmp_path):
+    """The whole config, every key at every depth in reverse order (Snakemake's merged config
+    takes the order of the --configfile's keys)."""
+    assert plan(smoke_run, tmp_path, reversed_keys(SMOKE)) == set()
+
+
+@pipeline
+def test_figure_setting_replans_only_that_figure(smoke_run, tmp_path):
+    """Figure 1's actions redraw Figure 1; the report follows only because Figure 1 is one of its
+    inputs (it waits for every figure)."""
+    config = changed(SMOKE, "gridworld", figure1_actions=["up", "left"])
+    assert plan(smoke_run, tmp_path, config) == {"figure1", "replication_report", "all"}
+
+
+@pipeline
+def test_one_more_seed_plans_only_the_new_seed_and_the_aggregates(smoke_run, tmp_path):
+    seed = GRID["seeds"]
+    config = changed(SMOKE, "gridworld", seeds=seed + 1)
+    new_seed = {
+        f"collect_dataset[env=gridworld, n={n}, seed={seed}]" for n in GRID["n_trajectories"]
+    }
+    new_seed |= gridworld_runs([seed]) | {f"gradient_bias[seed={seed}]"}
+    # lower_area_mass is claim 1 over every seed: it gains the new one.
+    assert plan(smoke_run, tmp_path, config) == (
+        new_seed | AFTER_GRIDWORLD_TRAINING | {"lower_area_mass"}
+    )
+
+
+@pipeline
+def test_step_size_retrains_without_recollecting_or_redrawing_figure1(smoke_run, tmp_path):
+    """Training and what follows it; never the datasets, Figure 1 or claim 1 (lower_area_mass)."""
+    config = changed(SMOKE, "gridworld", step_size=0.5)
+    seeds = range(GRID["seeds"])
+    bias = {f"gradient_bias[seed={seed}]" for seed in seeds}
+    assert plan(smoke_run, tmp_path, config) == (
+        gridworld_runs(seeds) | bias | AFTER_GRIDWORLD_TRAINING
+    )
