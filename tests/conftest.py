@@ -1,41 +1,19 @@
 """Shared fixtures of the unit tests: the gridworld domain, its exact MDP, seeded policies and a
-dataset of pi_b; and the helpers of the pipeline tests. Plain helpers shared by several test files
-(reference estimators, toy MDPs, tolerances) are in fixtures.py."""
+dataset of pi_b; and a finished smoke run of the pipeline. Plain helpers shared by several test
+files (pipeline runners, reference estimators, toy MDPs, tolerances) are in fixtures.py."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures import run_snakemake
 
 from gamps.data import TrajectoryBatch
 from gamps.domains.gridworld import GridworldDomain
 from gamps.domains.gridworld import dynamics as gw
 from gamps.policies import BoltzmannPolicy
-
-ROOT = Path(__file__).resolve().parents[1]
-SMOKE_CONFIG = ROOT / "config/smoke.yaml"
-
-
-def run_snakemake(workdir, *args: str, configfile=SMOKE_CONFIG) -> subprocess.CompletedProcess:
-    """Run the repository's workflow with ``configfile``, its outputs in ``workdir``."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(configfile),
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
 
 
 @pytest.fixture(scope="session")
@@ -46,17 +24,6 @@ def smoke_run(tmp_path_factory) -> Path:
     result = run_snakemake(workdir, "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     return workdir
-
-
-def copy_run(run: Path, dest: Path) -> Path:
-    """A copy of a finished run, Snakemake's records and file times included."""
-    shutil.copytree(run, dest, symlinks=True)
-    return dest
-
-
-def result_csvs(run: Path) -> dict[Path, bytes]:
-    """Every ``results/**/*.csv`` of a run, by path relative to the run."""
-    return {p.relative_to(run): p.read_bytes() for p in sorted((run / "results").rglob("*.csv"))}
 
 
 #: Fixed seeds: every statistical test below is deterministic, and its tolerance is still derived

@@ -8,9 +8,15 @@ on sys.path through the rootdir conftest). Pytest fixtures live in conftest.py.
   other.
 - A tiny random finite MDP, solved by enumerating every trajectory (test_value, test_exact).
 - Small numerical helpers and shared tolerances.
+- Running the repository's workflow in a temporary folder, and comparing runs.
 """
 
 from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -168,3 +174,39 @@ def sample_std_se(std: float, excess_kurtosis: float, n: int) -> float:
 #: doubles, so a relative 1e-9 is far above round-off and far below any real violation (the
 #: tightest realised case, test_bias's two-outcome MDP, is exact to 1e-12).
 RTOL = 1e-9
+
+
+# ---------------------------------------------------------------------------------------------
+# The pipeline
+# ---------------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE_CONFIG = ROOT / "config/smoke.yaml"
+
+
+def run_snakemake(workdir, *args: str, configfile=SMOKE_CONFIG) -> subprocess.CompletedProcess:
+    """Run the repository's workflow with ``configfile``, its outputs in ``workdir``."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        *args,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
+
+
+def copy_run(run: Path, dest: Path) -> Path:
+    """A copy of a finished run, Snakemake's records and file times included."""
+    shutil.copytree(run, dest, symlinks=True)
+    return dest
+
+
+def result_csvs(run: Path) -> dict[Path, bytes]:
+    """Every ``results/**/*.csv`` of a run, by path relative to the run."""
+    return {p.relative_to(run): p.read_bytes() for p in sorted((run / "results").rglob("*.csv"))}

@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from conftest import ROOT, run_snakemake
+from fixtures import ROOT, run_snakemake
 
 from gamps import settings
 

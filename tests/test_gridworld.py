@@ -11,8 +11,7 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_snakemake
-from fixtures import RTOL
+from fixtures import RTOL, run_snakemake
 from gymnasium.utils.env_checker import check_env
 
 import gamps.envs  # noqa: F401  (registers the environment)

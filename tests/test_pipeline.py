@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from conftest import ROOT, result_csvs, run_snakemake
+from fixtures import ROOT, SMOKE_CONFIG, result_csvs, run_snakemake
 
 from gamps import data
+from gamps.settings import load_config
 
-CONFIG = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())
+CONFIG = load_config(ROOT / "config/config.yaml", SMOKE_CONFIG)
 SMOKE = CONFIG["gridworld"]
 pytestmark = pytest.mark.pipeline
 
@@ -109,7 +109,7 @@ def test_figure1_contract(smoke_run):
 
 def test_gradient_bias_contract(smoke_run):
     table = pd.read_csv(smoke_run / "results/gridworld/gradient_bias.csv")
-    bias_cfg = yaml.safe_load((ROOT / "config/smoke.yaml").read_text())["gradient_bias"]
+    bias_cfg = CONFIG["gradient_bias"]
     behaviour = 2 + 2 * len(bias_cfg["n_trajectories"]) * bias_cfg["repetitions"]
     last = SMOKE["iterations"]
     path = 4 * len({*range(0, last + 1, bias_cfg["path_every"]), last})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, run_snakemake
+from fixtures import ROOT, run_snakemake
 
 from gamps.analysis.claims import NOT_REPLICATED, REPLICATED
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT, SMOKE_CONFIG, copy_run, result_csvs, run_snakemake
+from fixtures import ROOT, SMOKE_CONFIG, copy_run, result_csvs, run_snakemake
 
 from gamps import data, experiment, settings
 

@@ -22,7 +22,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SMOKE_CONFIG, result_csvs, run_snakemake
+from fixtures import ROOT, SMOKE_CONFIG, result_csvs, run_snakemake
 from slurm_cluster import SlurmCluster, apt_install, missing_tools
 
 

@@ -15,7 +15,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-import yaml
 from scipy import stats
 
 from gamps import experiment
@@ -23,6 +22,7 @@ from gamps.domains.swimmer import dynamics as sw
 from gamps.domains.swimmer import rollouts as mlp_rollouts
 from gamps.domains.swimmer.domain import SwimmerDomain, SwimmerFeatures
 from gamps.domains.swimmer.model import MLPGaussianModel
+from gamps.settings import load_config
 from gamps.value import monte_carlo_q
 
 
@@ -676,10 +676,9 @@ def test_fused_rollouts_are_deterministic_and_use_their_rng(swim, swim_model):
 # End to end: collect_dataset and train at toy scale
 # ---------------------------------------------------------------------------------------------
 
-#: config/smoke.yaml's swimmer section (copied: the file may change independently).
-SMOKE = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/smoke.yaml").read_text())[
-    "swimmer"
-]
+#: The swimmer section of the smoke config (config/config.yaml with config/smoke.yaml over it).
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = load_config(ROOT / "config/config.yaml", ROOT / "config/smoke.yaml")["swimmer"]
 
 
 def test_end_to_end_toy_run_is_reproducible():
