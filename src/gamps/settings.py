@@ -58,12 +58,13 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
     """
     grid = config["gridworld"]
     figure1_data = (*DOMAIN_KEYS["gridworld"], "q_norm", "figure1_trajectories")
-    if rule in PER_ENV_RULES and env not in DOMAIN_KEYS:
+    if rule in PER_ENV_RULES and (env is None or env not in DOMAIN_KEYS):
         raise ValueError(f"rule {rule} needs an environment, not {env!r}")
+    name = str(env)
     if rule == "collect_dataset":
-        params = {"domain": domain_params(env, config[env])}
+        params = {"domain": domain_params(name, config[name])}
     elif rule == "train":
-        params = {"env_config": _keys(config[env], *DOMAIN_KEYS[env], *SETTINGS_KEYS)}
+        params = {"env_config": _keys(config[name], *DOMAIN_KEYS[name], *SETTINGS_KEYS)}
     elif rule == "gradient_bias":
         keys = (*DOMAIN_KEYS["gridworld"], *SETTINGS_KEYS, "n_trajectories")
         params = {"env_config": _keys(grid, *keys), "bias_config": config["gradient_bias"]}
@@ -136,7 +137,7 @@ def _resolve(schema: dict, node: dict) -> dict:
 def section_properties(schema: dict, section: dict) -> dict[str, dict]:
     """Every property of an object schema, its own and those of its ``allOf`` parts, resolved."""
     section = _resolve(schema, section)
-    properties = {}
+    properties: dict[str, dict] = {}
     for part in section.get("allOf", []):
         properties |= section_properties(schema, part)
     for key, node in section.get("properties", {}).items():
@@ -162,8 +163,9 @@ def describe_type(schema: dict, node: dict) -> str:
     high = (f"{node['exclusiveMaximum']})", "<") if "exclusiveMaximum" in node else high
     if low and high:
         return f"{text} in {low[0]}, {high[0]}"
-    if low or high:
-        bound, relation = low or high
+    side = low or high
+    if side:
+        bound, relation = side
         return f"{text} {relation} {bound.strip('[]()')}"
     if node.get("minLength") == 1:
         return f"non-empty {text}"
