@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from fixtures import sample_std_se
 
-from gamps.policies import GaussianPolicy, RadialBasis, tabular_score_norms
+from gamps.policies import GaussianPolicy, RadialBasis
 
 # ---------------------------------------------------------------------------------------------
 # BoltzmannPolicy
@@ -95,14 +95,6 @@ def test_sample_frequencies_match_probs(policy, generic_theta):
         3,
         2,
     )
-
-
-@pytest.mark.parametrize("q", [1.0, 2.0, np.inf])
-def test_score_norms_match_the_policy(policy, generic_theta, q):
-    s, a = np.divmod(np.arange(100), 4)
-    expected = policy.score_norm(generic_theta, s, a, q=q).reshape(25, 4)
-    got = tabular_score_norms(policy.probs(generic_theta), q)
-    np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------
