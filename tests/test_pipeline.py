@@ -224,7 +224,12 @@ def test_statistics_tables_and_report_contract(smoke_run):
         assert set(comparisons["baseline"]) == set(cfg["algorithms"]) - {"gamps"}
         assert (comparisons["pairs"] == cfg["seeds"]).all()
         assert "±" in (results / f"tables/{env}_outcomes.md").read_text()
-        assert "\\begin{tabular}" in (results / f"tables/{env}_outcomes.tex").read_text()
+        latex = (results / f"tables/{env}_outcomes.tex").read_text()
+        assert "\\begin{tabular}" in latex and "\\end{table}" in latex
+        # plain text escaped once: ± as $\pm$, % as \%, never an escaped backslash
+        assert "\\textbackslash" not in latex and "±" not in latex
+        assert "mean $\\pm$ std [95\\% bootstrap CI]" in latex
+        assert latex.count("$") % 2 == 0 and latex.count("{") == latex.count("}")
     masses = pd.read_csv(results / "gridworld/lower_area_mass.csv")
     assert list(masses["seed"]) == list(range(SMOKE["seeds"]))
     assert masses[["delta_lower", "eta_lower"]].apply(lambda c: c.between(0, 1)).all().all()

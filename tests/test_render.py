@@ -249,3 +249,12 @@ def test_compute_markdown():
         ["gridworld", "train", "16", "115.8", "344"],
     ]
     assert render.compute_markdown(compute.iloc[:0]) == ""
+
+
+def test_latex_escape_turns_plain_text_into_latex_once():
+    assert render.latex_escape("mean ± std [95% CI], a_b & #1") == (
+        "mean $\\pm$ std [95\\% CI], a\\_b \\& \\#1"
+    )
+    assert render.latex_escape("C:\\dir") == "C:\\textbackslash{}dir"
+    # already-escaped LaTeX is not plain text: escaping it again shows the backslash
+    assert "textbackslash" in render.latex_escape("$\\pm$")

@@ -17,7 +17,7 @@ io.write_csv(table, sm.output.table)
 io.write_csv(comparisons, sm.output.comparisons)
 title = f"{env}: return per algorithm, mean ± std [95% bootstrap CI] over runs"
 io.atomic_write_text(sm.output.markdown, render.outcome_markdown(table, title))
-caption = f"{env}: final and best-iteration return, mean $\\pm$ std [95\\% bootstrap CI]"
+caption = f"{env}: final and best-iteration return, mean ± std [95% bootstrap CI]"
 io.atomic_write_text(sm.output.latex, render.outcome_latex(table, caption, f"tab:{env}"))
 title = f"{env}: GAMPS against each baseline, paired by seed"
 io.atomic_write_text(sm.output.comparisons_markdown, render.comparison_markdown(comparisons, title))

@@ -84,10 +84,21 @@ def outcome_markdown(table: pd.DataFrame, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Plain-text characters and their LaTeX; the backslash first, so later escapes stay intact.
+LATEX_ESCAPES = (
+    ("\\", "\\textbackslash{}"),
+    ("&", "\\&"),
+    ("%", "\\%"),
+    ("_", "\\_"),
+    ("#", "\\#"),
+    ("±", "$\\pm$"),
+)
+
+
 def latex_escape(text: str) -> str:
-    """Plain text as LaTeX: backslash, &, %, _ and # escaped."""
-    for char in ("\\", "&", "%", "_", "#"):
-        text = text.replace(char, "\\textbackslash{}" if char == "\\" else f"\\{char}")
+    """Plain text as LaTeX: backslash, &, %, _ and # escaped, ± as $\\pm$."""
+    for char, latex in LATEX_ESCAPES:
+        text = text.replace(char, latex)
     return text
 
 
