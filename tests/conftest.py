@@ -15,6 +15,27 @@ from gamps.domains.gridworld import GridworldDomain
 from gamps.domains.gridworld import dynamics as gw
 from gamps.policies import BoltzmannPolicy
 
+#: The slow tiers: they run the pipeline, the CI-scale replication or a real SLURM cluster.
+SLOW_MARKS = ("pipeline", "replication", "slurm")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--full",
+        action="store_true",
+        help="also run the tests marked " + ", ".join(SLOW_MARKS) + " (what CI runs)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Plain ``pytest`` runs the fast tier; ``--full`` or an explicit ``-m`` runs what it asks."""
+    if config.getoption("--full") or config.getoption("markexpr"):
+        return
+    slow = [any(item.get_closest_marker(m) for m in SLOW_MARKS) for item in items]
+    if any(slow):
+        config.hook.pytest_deselected(items=[i for i, s in zip(items, slow, strict=True) if s])
+        items[:] = [i for i, s in zip(items, slow, strict=True) if not s]
+
 
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory) -> Path:
