@@ -225,8 +225,8 @@ def test_same_config_with_keys_in_another_order_replans_nothing(smoke_run, tmp_p
 
 @pipeline
 def test_figure_setting_replans_only_that_figure(smoke_run, tmp_path):
-    """Figure 1's actions redraw Figure 1; the report follows only because Figure 1 is one of its
-    inputs (it waits for every figure)."""
+    """Figure 1's actions redraw Figure 1 and nothing else: the report links the figures but does
+    not read them, so it does not wait on them."""
     config = changed(SMOKE, "gridworld", figure1_actions=["up", "left"])
     assert plan(smoke_run, tmp_path, config) == {"figure1", "all"}
 
