@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -63,3 +66,16 @@ def test_figures_are_written_whole_and_identically_twice(tmp_path):
     assert first[0].startswith(b"%PDF") and first[1].startswith(b"\x89PNG")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.pdf", "f.png"]
     plt.close(fig)
+
+
+def test_written_files_have_the_mode_of_an_ordinary_new_file(tmp_path):
+    """Not mkstemp's private 0600: on a shared filesystem others read the outputs."""
+    old = os.umask(0o022)
+    try:
+        io.atomic_write_text(tmp_path / "a.csv", "x\n")
+        os.umask(0o077)
+        io.atomic_write_text(tmp_path / "b.csv", "x\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.csv").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "b.csv").stat().st_mode) == 0o600

@@ -36,10 +36,19 @@ def atomic_write(path: PathLike, write: Callable[[IO[bytes]], object]) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
+        # mkstemp makes the file private (0600); give it the mode of an ordinary new file.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: PathLike, text: str) -> None:
