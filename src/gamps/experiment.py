@@ -12,6 +12,7 @@ never on which job ran first or on how many cores ran them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from importlib.metadata import version
@@ -23,13 +24,8 @@ from .algorithms import Settings, batch_policy_search
 from .data import TrajectoryBatch
 from .domains import make_domain
 
-SETTINGS_KEYS = (
-    "iterations",
-    "step_size",
-    "q_norm",
-    "ess_stop_fraction",
-    "degenerate_ess_fraction",
-)
+#: The config keys of Algorithm 1's settings: the fields of ``Settings``, declared there once.
+SETTINGS_KEYS = tuple(field.name for field in dataclasses.fields(Settings))
 log = logging.getLogger(__name__)
 
 
