@@ -209,4 +209,6 @@ def copy_run(run: Path, dest: Path) -> Path:
 
 def result_csvs(run: Path) -> dict[Path, bytes]:
     """Every ``results/**/*.csv`` of a run, by path relative to the run."""
-    return {p.relative_to(run): p.read_bytes() for p in sorted((run / "results").rglob("*.csv"))}
+    return {
+        p.relative_to(run): p.read_bytes() for p in sorted((run / "results/_smoke").rglob("*.csv"))
+    }

@@ -27,15 +27,15 @@ def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 def test_every_output_exists_and_is_complete(smoke_run):
     for name in ("fig1", "fig2", "fig3", "fig4_gradient_bias"):
         for ext in ("pdf", "png"):
-            path = smoke_run / "paper_figures" / f"{name}.{ext}"
+            path = smoke_run / "paper_figures/_smoke" / f"{name}.{ext}"
             assert path.stat().st_size > 5000, path
-    assert (smoke_run / "paper_figures/fig2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (smoke_run / "paper_figures/_smoke/fig2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     leftovers = [p for p in smoke_run.rglob("*.tmp")]
     assert not leftovers, f"temporary files left behind: {leftovers}"
 
 
 def test_curves_contract(smoke_run):
-    curves = pd.read_csv(smoke_run / "results/gridworld/curves.csv")
+    curves = pd.read_csv(smoke_run / "results/_smoke/gridworld/curves.csv")
     assert list(curves.columns) == [
         "algorithm",
         "n_trajectories",
@@ -66,8 +66,8 @@ def test_curves_contract(smoke_run):
 
 
 def test_summary_matches_curves(smoke_run):
-    curves = pd.read_csv(smoke_run / "results/gridworld/curves.csv")
-    summary = pd.read_csv(smoke_run / "results/tables/gridworld_outcomes.csv")
+    curves = pd.read_csv(smoke_run / "results/_smoke/gridworld/curves.csv")
+    summary = pd.read_csv(smoke_run / "results/_smoke/tables/gridworld_outcomes.csv")
     last = curves[curves["iteration"] == SMOKE["iterations"]]
     for row in summary.itertuples():
         finals = last[
@@ -76,13 +76,13 @@ def test_summary_matches_curves(smoke_run):
         assert row.final_mean == pytest.approx(finals.mean())
         assert row.final_std == pytest.approx(finals.std())
         assert row.best_mean >= row.final_mean - 1e-12
-    bands = pd.read_csv(smoke_run / "results/gridworld/curves_summary.csv")
+    bands = pd.read_csv(smoke_run / "results/_smoke/gridworld/curves_summary.csv")
     assert len(bands) == len(curves) // SMOKE["seeds"]
-    assert "±" in (smoke_run / "results/tables/gridworld_outcomes.md").read_text()
+    assert "±" in (smoke_run / "results/_smoke/tables/gridworld_outcomes.md").read_text()
 
 
 def test_figure1_contract(smoke_run):
-    weights = pd.read_csv(smoke_run / "results/gridworld/fig1_weights.csv")
+    weights = pd.read_csv(smoke_run / "results/_smoke/gridworld/fig1_weights.csv")
     assert list(weights.columns) == ["row", "col", "action", "delta", "eta"]
     assert len(weights) == 25 * 4
     assert set(weights["action"]) == {"up", "down", "left", "right"}
@@ -90,13 +90,13 @@ def test_figure1_contract(smoke_run):
     assert weights["eta"].sum() == pytest.approx(1.0)
     assert (weights[["delta", "eta"]] >= 0).all().all()
     theta = np.array(
-        json.loads((smoke_run / "results/gridworld/fig1_behaviour_policy.json").read_text())[
+        json.loads((smoke_run / "results/_smoke/gridworld/fig1_behaviour_policy.json").read_text())[
             "theta"
         ]
     )
     assert theta.shape == (25, 4)
     dataset = data.load(
-        smoke_run / f"results/gridworld/data/N{SMOKE['figure1_trajectories']}_seed0.npz"
+        smoke_run / f"results/_smoke/gridworld/data/N{SMOKE['figure1_trajectories']}_seed0.npz"
     )
     np.testing.assert_array_equal(theta.ravel(), dataset.meta["behaviour_theta"])
     # The behaviour log-probabilities stored with the data are those of this theta.
@@ -108,7 +108,7 @@ def test_figure1_contract(smoke_run):
 
 
 def test_gradient_bias_contract(smoke_run):
-    table = pd.read_csv(smoke_run / "results/gridworld/gradient_bias.csv")
+    table = pd.read_csv(smoke_run / "results/_smoke/gridworld/gradient_bias.csv")
     bias_cfg = CONFIG["gradient_bias"]
     behaviour = 2 + 2 * len(bias_cfg["n_trajectories"]) * bias_cfg["repetitions"]
     last = SMOKE["iterations"]
@@ -120,9 +120,9 @@ def test_gradient_bias_contract(smoke_run):
         table["bound_l1"] <= table["bound"]
     ).all()
     assert table["cosine"].between(-1, 1).all()
-    summary = pd.read_csv(smoke_run / "results/gridworld/gradient_bias_summary.csv")
+    summary = pd.read_csv(smoke_run / "results/_smoke/gridworld/gradient_bias_summary.csv")
     assert not summary.isna().any().any() and (summary["violations"] == 0).all()
-    assert "Theorem 3.2" in (smoke_run / "results/gridworld/gradient_bias.md").read_text()
+    assert "Theorem 3.2" in (smoke_run / "results/_smoke/gridworld/gradient_bias.md").read_text()
 
 
 def test_rerun_is_bit_identical_on_other_core_counts(smoke_run, tmp_path):
@@ -134,7 +134,7 @@ def test_rerun_is_bit_identical_on_other_core_counts(smoke_run, tmp_path):
 
 
 def test_no_output_holds_nan_or_inf(smoke_run):
-    csvs = sorted((smoke_run / "results").rglob("*.csv"))
+    csvs = sorted((smoke_run / "results/_smoke").rglob("*.csv"))
     assert len(csvs) > 10
     # Theorem 3.2's bound is +inf, by its own terms, where the model gives probability 0 to a
     # transition the true MDP makes (the KL is infinite), and so is its ratio to the bias: the one
@@ -152,17 +152,17 @@ def test_no_output_holds_nan_or_inf(smoke_run):
     def reject(constant):
         raise ValueError(f"{constant} in JSON")
 
-    for path in sorted((smoke_run / "results").rglob("*.json")):
+    for path in sorted((smoke_run / "results/_smoke").rglob("*.json")):
         json.loads(path.read_text(), parse_constant=reject)
-    for path in sorted((smoke_run / "results").rglob("*.npz")):
+    for path in sorted((smoke_run / "results/_smoke").rglob("*.npz")):
         batch = data.load(path)  # rejects NaN or inf rewards and log-probabilities itself
         assert np.isfinite(batch.states).all() and np.isfinite(batch.actions).all()
-    markdown = (smoke_run / "results/tables/gridworld_outcomes.md").read_text()
+    markdown = (smoke_run / "results/_smoke/tables/gridworld_outcomes.md").read_text()
     assert not re.search(r"\b(nan|inf)\b", markdown, re.IGNORECASE)
 
 
 def test_degenerate_weights_column(smoke_run):
-    curves = pd.read_csv(smoke_run / "results/gridworld/curves.csv")
+    curves = pd.read_csv(smoke_run / "results/_smoke/gridworld/curves.csv")
     assert curves["degenerate"].dtype == bool
     expected = curves["ess"] < SMOKE["degenerate_ess_fraction"] * curves["n_trajectories"]
     assert (curves["degenerate"] == expected).all()
@@ -181,14 +181,14 @@ def test_nothing_to_do_after_a_complete_run(smoke_run):
 def test_one_figure_target_builds_only_what_it_needs(tmp_path):
     result = snakemake(tmp_path, "--cores", "2", "fig1")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert (tmp_path / "paper_figures/fig1.pdf").exists()
-    assert not (tmp_path / "paper_figures/fig2.pdf").exists()
-    assert not (tmp_path / "results/gridworld/runs").exists()
+    assert (tmp_path / "paper_figures/_smoke/fig1.pdf").exists()
+    assert not (tmp_path / "paper_figures/_smoke/fig2.pdf").exists()
+    assert not (tmp_path / "results/_smoke/gridworld/runs").exists()
 
 
 def test_minigolf_curves_contract(smoke_run):
     cfg = CONFIG["minigolf"]
-    curves = pd.read_csv(smoke_run / "results/minigolf/curves.csv")
+    curves = pd.read_csv(smoke_run / "results/_smoke/minigolf/curves.csv")
     required = {"algorithm", "n_trajectories", "seed", "iteration", "return", "hole_rate"}
     assert required <= set(curves.columns)
     runs = len(cfg["algorithms"]) * len(cfg["n_trajectories"]) * cfg["seeds"]
@@ -202,14 +202,14 @@ def test_minigolf_curves_contract(smoke_run):
     start = curves[curves["iteration"] == 0].groupby(["n_trajectories", "seed"])
     assert (start["return"].nunique() == 1).all()
     assert (start["hole_rate"].nunique() == 1).all()
-    summary = (smoke_run / "results/tables/minigolf_outcomes.md").read_text()
+    summary = (smoke_run / "results/_smoke/tables/minigolf_outcomes.md").read_text()
     assert "hole rate" in summary
 
 
 def test_statistics_tables_and_report_contract(smoke_run):
     from gamps.analysis.claims import CLAIMS, VERDICTS
 
-    results = smoke_run / "results"
+    results = smoke_run / "results/_smoke"
     for env in ("gridworld", "minigolf", "swimmer"):
         bands = pd.read_csv(results / f"{env}/curves_summary.csv")
         assert {"mean", "std", "ci_low", "ci_high", "runs"} <= set(bands.columns)

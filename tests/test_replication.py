@@ -42,7 +42,7 @@ def ci_run(tmp_path_factory):
 
 
 def test_guarded_verdicts(ci_run):
-    statements = pd.read_csv(ci_run / "results/claims.csv")
+    statements = pd.read_csv(ci_run / "results/_ci/claims.csv")
     found = statements.set_index(["claim", "statement", "n_trajectories"])
     for key, verdict in GUARDED.items():
         row = found.loc[key]
@@ -53,13 +53,13 @@ def test_guarded_verdicts(ci_run):
         else:
             assert row["ci_high"] < row["threshold"], key
         assert row["p_value"] < 0.05, key
-    summary = pd.read_csv(ci_run / "results/claims_summary.csv").set_index("claim")
+    summary = pd.read_csv(ci_run / "results/_ci/claims_summary.csv").set_index("claim")
     assert summary.loc[1, "verdict"] == REPLICATED
     assert summary.loc[2, "verdict"] == NOT_REPLICATED  # GAMPS falls behind PGT at N = 1000
 
 
 def test_report_and_html_report(ci_run):
-    text = (ci_run / "results/REPORT.md").read_text()
+    text = (ci_run / "results/_ci/REPORT.md").read_text()
     assert "CI replication checks (config/ci.yaml)" in text
     assert text.count("## Claim ") == 4 and "## Decision rule" in text
     result = run_snakemake(ci_run, "--report", "report.zip", configfile=ROOT / "config/ci.yaml")
@@ -78,7 +78,7 @@ def test_runs_equal_the_committed_full_run(ci_run, env):
     """config/ci.yaml runs these environments' runs exactly as config/config.yaml does (the same
     seeds and settings, a subset of the dataset sizes), so each of its curves must equal the
     committed curves of the full default run, row for row."""
-    ours = pd.read_csv(ci_run / f"results/{env}/curves.csv")
+    ours = pd.read_csv(ci_run / f"results/_ci/{env}/curves.csv")
     committed = pd.read_csv(ROOT / f"results/{env}/curves.csv")
     committed = committed[committed["n_trajectories"].isin(ours["n_trajectories"].unique())]
     committed = committed.reset_index(drop=True)

@@ -23,7 +23,7 @@ from gamps import data, experiment, settings
 SMOKE = settings.load_config(ROOT / "config/config.yaml", SMOKE_CONFIG)
 GRID = SMOKE["gridworld"]
 N_RUNS = len(GRID["algorithms"]) * len(GRID["n_trajectories"]) * GRID["seeds"]
-DATASET = "results/gridworld/data/N10_seed0.npz"
+DATASET = "results/_smoke/gridworld/data/N10_seed0.npz"
 pytestmark = pytest.mark.pipeline
 
 
@@ -32,7 +32,7 @@ def output(result: subprocess.CompletedProcess) -> str:
 
 
 def run_csvs(run: Path) -> list[Path]:
-    return sorted((run / "results/gridworld/runs").rglob("*.csv"))
+    return sorted((run / "results/_smoke/gridworld/runs").rglob("*.csv"))
 
 
 def temporaries(run: Path) -> list[Path]:
@@ -44,7 +44,7 @@ def assert_complete_or_absent(run: Path, reference: Path, broken: str | None = N
     the reference's."""
     for rel, content in result_csvs(run).items():
         assert content == (reference / rel).read_bytes(), f"{rel} is not the complete file"
-    for path in sorted((run / "results").rglob("*.npz")):
+    for path in sorted((run / "results/_smoke").rglob("*.npz")):
         if data.metadata_path(path).exists() and path != run / str(broken):
             got, want = data.load(path), data.load(reference / path.relative_to(run))
             for name in data.ARRAYS:
@@ -79,7 +79,7 @@ def start_pipeline(workdir: Path) -> subprocess.Popen:
 
 def test_sigkill_mid_training_then_rerun_equals_uninterrupted(smoke_run, tmp_path):
     pipeline = start_pipeline(tmp_path)
-    train_logs = tmp_path / "results/logs/gridworld/train"
+    train_logs = tmp_path / "results/_smoke/logs/gridworld/train"
     deadline = time.monotonic() + 120
     try:
         while not (train_logs.exists() and any(train_logs.rglob("*.log"))):
@@ -146,7 +146,7 @@ def test_corrupted_dataset_fails_naming_the_file(smoke_run, tmp_path, corrupt, n
     assert f"{named}: {problem}" in output(failed)
     assert "delete the dataset (.npz and .json) and rerun to rebuild it" in output(failed)
     # The runs of the broken dataset are gone, not half-written; every other run was redone.
-    assert not list((run / "results/gridworld/runs").rglob("N10_seed0.csv"))
+    assert not list((run / "results/_smoke/gridworld/runs").rglob("N10_seed0.csv"))
     assert len(run_csvs(run)) == N_RUNS - len(GRID["algorithms"])
     assert_complete_or_absent(run, smoke_run, broken=DATASET)
     assert not temporaries(run)
@@ -173,7 +173,7 @@ def test_config_change_rebuilds_stale_datasets(smoke_run, tmp_path):
     changed = yaml.safe_load(config.read_text())["gridworld"]
     for seed in range(GRID["seeds"]):
         for n in GRID["n_trajectories"]:
-            path = run / f"results/gridworld/data/N{n}_seed{seed}.npz"
+            path = run / f"results/_smoke/gridworld/data/N{n}_seed{seed}.npz"
             expected = experiment.dataset_metadata("gridworld", changed, n, seed)
             stored = data.load(path, expect=expected)  # rebuilt with the new horizon
             fresh = experiment.collect_dataset("gridworld", changed, n, seed)
@@ -218,8 +218,8 @@ def test_stale_dataset_without_snakemake_records_is_rejected(smoke_run, tmp_path
     assert result.returncode != 0
     stale = ": stale dataset, its metadata does not match the config: domain.horizon is 20 but"
     assert f"{DATASET}{stale} the config asks for 15" in output(result)
-    figure1_data = f"results/gridworld/data/N{GRID['figure1_trajectories']}_seed0.npz"
+    figure1_data = f"results/_smoke/gridworld/data/N{GRID['figure1_trajectories']}_seed0.npz"
     assert f"{figure1_data}{stale} the config asks for 15" in output(result)
-    assert not run_csvs(run) and not (run / "results/gridworld/fig1_weights.csv").exists()
+    assert not run_csvs(run) and not (run / "results/_smoke/gridworld/fig1_weights.csv").exists()
     assert_complete_or_absent(run, smoke_run)
     assert not temporaries(run)

@@ -74,8 +74,11 @@ def test_gridworld_rules_read_their_keys():
         params = rule_params(rule, SMOKE)
         assert set(params) == {"env_config"} and params["env_config"].keys() == FIGURE1_DATA
         assert params["env_config"] == {key: GRID[key] for key in FIGURE1_DATA}
-    assert rule_params("figure1", SMOKE) == {"actions": GRID["figure1_actions"]}
-    assert rule_params("replication_report", SMOKE) == {"name": SMOKE["name"]}
+    note = SMOKE["scale_note"]
+    assert rule_params("figure1", SMOKE) == {"actions": GRID["figure1_actions"], "note": note}
+    for rule in ("figure2", "figure3", "figure4"):
+        assert rule_params(rule, SMOKE) == {"note": note}
+    assert rule_params("replication_report", SMOKE) == {"name": SMOKE["name"], "note": note}
 
 
 def test_params_are_canonical():
@@ -116,6 +119,12 @@ def test_params_are_canonical():
         ("minigolf", {"iterations": 9}, {("train", "minigolf")}),
         ("swimmer", {"model_steps": 9}, {("collect_dataset", "swimmer"), ("train", "swimmer")}),
         ("name", "other", {("replication_report", None)}),
+        (
+            "scale_note",
+            "other",
+            {(rule, None) for rule in ("figure1", "figure2", "figure3", "figure4")}
+            | {("replication_report", None)},
+        ),
     ],
     ids=[
         "figure1_actions",
@@ -127,6 +136,7 @@ def test_params_are_canonical():
         "minigolf-iterations",
         "swimmer-model_steps",
         "name",
+        "scale_note",
     ],
 )
 def test_a_setting_changes_the_params_of_the_rules_that_read_it_only(section, change, affected):
@@ -140,7 +150,7 @@ def test_a_setting_changes_the_params_of_the_rules_that_read_it_only(section, ch
 
 def test_unknown_rule_or_missing_environment_is_an_error():
     with pytest.raises(ValueError, match="reads no setting"):
-        rule_params("figure2", SMOKE)
+        rule_params("tables", SMOKE)
     with pytest.raises(ValueError, match="needs an environment"):
         rule_params("train", SMOKE)
 

@@ -126,7 +126,7 @@ def test_smoke_pipeline_on_slurm_equals_local_run(slurm_python, cluster, smoke_r
     assert cluster.completed_jobs() == n_jobs, report
     assert result_csvs(run_dir) == result_csvs(smoke_run)
     for name in ("fig1", "fig2", "fig3"):
-        assert (run_dir / f"paper_figures/{name}.pdf").stat().st_size > 5000
+        assert (run_dir / f"paper_figures/_smoke/{name}.pdf").stat().st_size > 5000
     print(f"{n_jobs} SLURM jobs in {elapsed:.1f} s")
 
     # The daemons end with the test: stopped by their own process ids.

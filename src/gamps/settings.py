@@ -28,6 +28,9 @@ RULES = (
     "gridworld_weights",
     "lower_area_mass",
     "figure1",
+    "figure2",
+    "figure3",
+    "figure4",
     "replication_report",
 )
 
@@ -54,7 +57,8 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
     recomputes the GAMPS path) and its dataset sizes; ``bias_config``, the gradient_bias section.
     gridworld_weights, lower_area_mass: ``env_config``, the gridworld's domain keys, q_norm and
     figure1_trajectories.
-    figure1: ``actions``, the two actions drawn. replication_report: ``name``.
+    figure1: ``actions``, the two actions drawn, and ``note``. figure2-4: ``note``, the config's
+    scale note printed on the figure. replication_report: ``name`` and ``note``.
     """
     grid = config["gridworld"]
     figure1_data = (*DOMAIN_KEYS["gridworld"], "q_norm", "figure1_trajectories")
@@ -71,9 +75,11 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
     elif rule in ("gridworld_weights", "lower_area_mass"):
         params = {"env_config": _keys(grid, *figure1_data)}
     elif rule == "figure1":
-        params = {"actions": grid["figure1_actions"]}
+        params = {"actions": grid["figure1_actions"], "note": config["scale_note"]}
+    elif rule in ("figure2", "figure3", "figure4"):
+        params = {"note": config["scale_note"]}
     elif rule == "replication_report":
-        params = {"name": config["name"]}
+        params = {"name": config["name"], "note": config["scale_note"]}
     else:
         raise ValueError(f"rule {rule!r} reads no setting (known rules: {', '.join(RULES)})")
     return canonical(params)

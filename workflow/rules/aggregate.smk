@@ -2,12 +2,12 @@ rule aggregate:
     input:
         lambda wc: runs(wc.env),
     output:
-        curves="results/{env}/curves.csv",
-        bands="results/{env}/curves_summary.csv",
+        curves=res("{env}/curves.csv"),
+        bands=res("{env}/curves_summary.csv"),
     log:
-        "results/logs/{env}/aggregate.log",
+        res("logs/{env}/aggregate.log"),
     benchmark:
-        "results/benchmarks/{env}/aggregate.tsv"
+        res("benchmarks/{env}/aggregate.tsv")
     conda:
         CONDA_ENV
     threads: 1
@@ -27,12 +27,12 @@ rule gridworld_weights:
             seed=0,
         ),
     output:
-        weights="results/gridworld/fig1_weights.csv",
-        policy="results/gridworld/fig1_behaviour_policy.json",
+        weights=res("gridworld/fig1_weights.csv"),
+        policy=res("gridworld/fig1_behaviour_policy.json"),
     log:
-        "results/logs/gridworld/fig1_weights.log",
+        res("logs/gridworld/fig1_weights.log"),
     benchmark:
-        "results/benchmarks/gridworld/fig1_weights.tsv"
+        res("benchmarks/gridworld/fig1_weights.tsv")
     conda:
         CONDA_ENV
     threads: 1

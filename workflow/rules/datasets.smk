@@ -1,11 +1,11 @@
 rule collect_dataset:
     output:
-        data="results/{env}/data/N{n}_seed{seed}.npz",
-        meta="results/{env}/data/N{n}_seed{seed}.json",
+        data=res("{env}/data/N{n}_seed{seed}.npz"),
+        meta=res("{env}/data/N{n}_seed{seed}.json"),
     log:
-        "results/logs/{env}/collect/N{n}_seed{seed}.log",
+        res("logs/{env}/collect/N{n}_seed{seed}.log"),
     benchmark:
-        "results/benchmarks/{env}/collect/N{n}_seed{seed}.tsv"
+        res("benchmarks/{env}/collect/N{n}_seed{seed}.tsv")
     conda:
         CONDA_ENV
     threads: 1

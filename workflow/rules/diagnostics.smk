@@ -24,11 +24,11 @@ rule gradient_bias:
             allow_missing=True,
         ),
     output:
-        "results/gridworld/gradient_bias/seed{seed}.csv",
+        res("gridworld/gradient_bias/seed{seed}.csv"),
     log:
-        "results/logs/gridworld/gradient_bias/seed{seed}.log",
+        res("logs/gridworld/gradient_bias/seed{seed}.log"),
     benchmark:
-        "results/benchmarks/gridworld/gradient_bias/seed{seed}.tsv"
+        res("benchmarks/gridworld/gradient_bias/seed{seed}.tsv")
     conda:
         CONDA_ENV
     threads: 1
@@ -45,13 +45,13 @@ rule gradient_bias_summary:
     input:
         expand(rules.gradient_bias.output[0], seed=range(config["gridworld"]["seeds"])),
     output:
-        table="results/gridworld/gradient_bias.csv",
-        summary="results/gridworld/gradient_bias_summary.csv",
-        markdown="results/gridworld/gradient_bias.md",
+        table=res("gridworld/gradient_bias.csv"),
+        summary=res("gridworld/gradient_bias_summary.csv"),
+        markdown=res("gridworld/gradient_bias.md"),
     log:
-        "results/logs/gridworld/gradient_bias_summary.log",
+        res("logs/gridworld/gradient_bias_summary.log"),
     benchmark:
-        "results/benchmarks/gridworld/gradient_bias_summary.tsv"
+        res("benchmarks/gridworld/gradient_bias_summary.tsv")
     conda:
         CONDA_ENV
     threads: 1
@@ -67,20 +67,22 @@ rule figure4:
         table=rules.gradient_bias_summary.output.table,
     output:
         report(
-            expand("paper_figures/fig4_gradient_bias.{ext}", ext=FORMATS),
+            expand(fig("fig4_gradient_bias.{ext}"), ext=FORMATS),
             caption="../report/fig4.rst",
             category="Figures",
         ),
     log:
-        "results/logs/figures/fig4.log",
+        res("logs/figures/fig4.log"),
     benchmark:
-        "results/benchmarks/figures/fig4.tsv"
+        res("benchmarks/figures/fig4.tsv")
     conda:
         CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        **rule_params("figure4", config),
     script:
         "../scripts/figure4.py"
 

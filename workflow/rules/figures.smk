@@ -8,14 +8,14 @@ rule figure1:
         weights=rules.gridworld_weights.output.weights,
     output:
         report(
-            expand("paper_figures/fig1.{ext}", ext=FORMATS),
+            expand(fig("fig1.{ext}"), ext=FORMATS),
             caption="../report/fig1.rst",
             category="Figures",
         ),
     log:
-        "results/logs/figures/fig1.log",
+        res("logs/figures/fig1.log"),
     benchmark:
-        "results/benchmarks/figures/fig1.tsv"
+        res("benchmarks/figures/fig1.tsv")
     conda:
         CONDA_ENV
     threads: 1
@@ -33,20 +33,22 @@ rule figure2:
         curves=expand(rules.aggregate.output.curves, env="gridworld"),
     output:
         report(
-            expand("paper_figures/fig2.{ext}", ext=FORMATS),
+            expand(fig("fig2.{ext}"), ext=FORMATS),
             caption="../report/fig2.rst",
             category="Figures",
         ),
     log:
-        "results/logs/figures/fig2.log",
+        res("logs/figures/fig2.log"),
     benchmark:
-        "results/benchmarks/figures/fig2.tsv"
+        res("benchmarks/figures/fig2.tsv")
     conda:
         CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        **rule_params("figure2", config),
     script:
         "../scripts/figure2.py"
 
@@ -63,17 +65,17 @@ rule fig2:
 
 rule figure3:
     input:
-        expand(rules.aggregate.output.curves, env=FIGURE3_ENVS),
+        curves=expand(rules.aggregate.output.curves, env=FIGURE3_ENVS),
     output:
         report(
-            expand("paper_figures/fig3.{ext}", ext=FORMATS),
+            expand(fig("fig3.{ext}"), ext=FORMATS),
             caption="../report/fig3.rst",
             category="Figures",
         ),
     log:
-        "results/logs/figures/fig3.log",
+        res("logs/figures/fig3.log"),
     benchmark:
-        "results/benchmarks/figures/fig3.tsv"
+        res("benchmarks/figures/fig3.tsv")
     conda:
         CONDA_ENV
     threads: 1
@@ -81,6 +83,7 @@ rule figure3:
         mem_mb=1000,
         runtime=5,
     params:
+        **rule_params("figure3", config),
         envs=FIGURE3_ENVS,
     script:
         "../scripts/figure3.py"

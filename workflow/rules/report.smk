@@ -11,11 +11,11 @@ rule lower_area_mass:
             seed=range(config["gridworld"]["seeds"]),
         ),
     output:
-        "results/gridworld/lower_area_mass.csv",
+        res("gridworld/lower_area_mass.csv"),
     log:
-        "results/logs/gridworld/lower_area_mass.log",
+        res("logs/gridworld/lower_area_mass.log"),
     benchmark:
-        "results/benchmarks/gridworld/lower_area_mass.tsv"
+        res("benchmarks/gridworld/lower_area_mass.tsv")
     conda:
         CONDA_ENV
     threads: 1
@@ -32,26 +32,26 @@ rule tables:
     input:
         curves=rules.aggregate.output.curves,
     output:
-        outcomes="results/{env}/outcomes.csv",
+        outcomes=res("{env}/outcomes.csv"),
         table=report(
-            "results/tables/{env}_outcomes.csv",
+            res("tables/{env}_outcomes.csv"),
             caption="../report/outcomes.rst",
             category="Tables",
             subcategory="{env}",
         ),
-        markdown="results/tables/{env}_outcomes.md",
-        latex="results/tables/{env}_outcomes.tex",
+        markdown=res("tables/{env}_outcomes.md"),
+        latex=res("tables/{env}_outcomes.tex"),
         comparisons=report(
-            "results/tables/{env}_comparisons.csv",
+            res("tables/{env}_comparisons.csv"),
             caption="../report/comparisons.rst",
             category="Tables",
             subcategory="{env}",
         ),
-        comparisons_markdown="results/tables/{env}_comparisons.md",
+        comparisons_markdown=res("tables/{env}_comparisons.md"),
     log:
-        "results/logs/{env}/tables.log",
+        res("logs/{env}/tables.log"),
     benchmark:
-        "results/benchmarks/{env}/tables.tsv"
+        res("benchmarks/{env}/tables.tsv")
     conda:
         CONDA_ENV
     threads: 1
@@ -75,18 +75,18 @@ rule replication_report:
         beyond=rules.gradient_bias_summary.output.markdown,
     output:
         report=report(
-            "results/REPORT.md",
+            res("REPORT.md"),
             caption="../report/replication_report.rst",
             category="Replication report",
         ),
         statements=report(
-            "results/claims.csv",
+            res("claims.csv"),
             caption="../report/claims.rst",
             category="Replication report",
         ),
-        summary="results/claims_summary.csv",
+        summary=res("claims_summary.csv"),
     log:
-        "results/logs/replication_report.log",
+        res("logs/replication_report.log"),
     conda:
         CONDA_ENV
     threads: 1
@@ -97,6 +97,10 @@ rule replication_report:
         **rule_params("replication_report", config),
         envs=TABLE_ENVS,
         root=workflow.basedir,
+        # The report links the figures relative to its own folder.
+        results=lambda wc, output: os.path.dirname(output.report),
+        figures=os.path.relpath(FIGURES, RESULTS),
+        benchmarks=res("benchmarks"),
     script:
         "../scripts/replication_report.py"
 

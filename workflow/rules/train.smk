@@ -3,11 +3,11 @@ rule train:
         data=rules.collect_dataset.output.data,
         meta=rules.collect_dataset.output.meta,
     output:
-        "results/{env}/runs/{algo}/N{n}_seed{seed}.csv",
+        res("{env}/runs/{algo}/N{n}_seed{seed}.csv"),
     log:
-        "results/logs/{env}/train/{algo}/N{n}_seed{seed}.log",
+        res("logs/{env}/train/{algo}/N{n}_seed{seed}.log"),
     benchmark:
-        "results/benchmarks/{env}/train/{algo}/N{n}_seed{seed}.tsv"
+        res("benchmarks/{env}/train/{algo}/N{n}_seed{seed}.tsv")
     conda:
         CONDA_ENV
     threads: 1

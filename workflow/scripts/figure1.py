@@ -7,4 +7,4 @@ from gamps.analysis import plots
 
 sm = snakemake  # noqa: F821
 experiment.log_to(sm.log[0])
-plots.figure1(pd.read_csv(sm.input.weights), sm.params.actions, sm.output)
+plots.figure1(pd.read_csv(sm.input.weights), sm.params.actions, sm.output, sm.params.note)

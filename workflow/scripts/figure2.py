@@ -7,4 +7,4 @@ from gamps.analysis import plots
 
 sm = snakemake  # noqa: F821
 experiment.log_to(sm.log[0])
-plots.figure2(pd.read_csv(sm.input.curves[0]), sm.output)
+plots.figure2(pd.read_csv(sm.input.curves[0]), sm.output, sm.params.note)

@@ -7,5 +7,5 @@ from gamps.analysis import plots
 
 sm = snakemake  # noqa: F821
 experiment.log_to(sm.log[0])
-curves = {env: pd.read_csv(path) for env, path in zip(sm.params.envs, sm.input, strict=True)}
-plots.figure3(curves, sm.output)
+curves = {env: pd.read_csv(path) for env, path in zip(sm.params.envs, sm.input.curves, strict=True)}
+plots.figure3(curves, sm.output, sm.params.note)

@@ -7,4 +7,4 @@ from gamps.analysis import plots
 
 sm = snakemake  # noqa: F821
 experiment.log_to(sm.log[0])
-plots.figure4(pd.read_csv(sm.input.table), sm.output)
+plots.figure4(pd.read_csv(sm.input.table), sm.output, sm.params.note)

@@ -34,7 +34,10 @@ text = report.assemble(
     by_env(sm.input.curves, weight_table),
     Path(sm.input.beyond).read_text(),
     report.provenance(Path(sm.params.root)),
-    tables.compute_time("results/benchmarks"),
+    tables.compute_time(sm.params.benchmarks),
     sm.params.name,
+    sm.params.results,
+    sm.params.figures,
+    sm.params.note,
 )
 io.atomic_write_text(sm.output.report, text)

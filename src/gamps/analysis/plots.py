@@ -28,8 +28,11 @@ PALETTE = dict(
 PDF_METADATA = {"CreationDate": None, "Creator": None, "Producer": None}
 
 
-def save(fig, paths) -> None:
-    """Save a figure to each path (PDF, PNG), atomically, with fixed metadata."""
+def save(fig, paths, note: str = "") -> None:
+    """Save a figure to each path (PDF, PNG), atomically, with fixed metadata; a non-empty
+    ``note`` (the config's ``scale_note``, e.g. toy scale) is printed below the plot."""
+    if note:
+        fig.text(0.5, 0, note, ha="center", va="top", color="firebrick", weight="bold")
     io.save_figure(
         fig,
         paths,
@@ -68,7 +71,7 @@ def _grid_map(ax) -> None:
     ax.set_title("(a) two-areas gridworld")
 
 
-def figure1(weights: pd.DataFrame, actions, paths) -> None:
+def figure1(weights: pd.DataFrame, actions, paths, note: str = "") -> None:
     """Figure 1: (a) the map; (b) delta and (c) eta as 5 x 5 heat maps for two actions."""
     fig, axes = plt.subplots(
         1, 6, figsize=(17, 3.8), gridspec_kw={"wspace": 0.25, "width_ratios": [1, 1, 1, 1, 1, 0.06]}
@@ -114,10 +117,10 @@ def figure1(weights: pd.DataFrame, actions, paths) -> None:
             va="bottom",
             fontsize=11,
         )
-    save(fig, paths)
+    save(fig, paths, note)
 
 
-def figure2(curves: pd.DataFrame, paths) -> None:
+def figure2(curves: pd.DataFrame, paths, note: str = "") -> None:
     """Figure 2: return against iteration, one panel per N, mean +- std over runs."""
     data = curves.assign(algorithm=curves["algorithm"].map(algorithms.label))
     grid = sns.relplot(
@@ -138,10 +141,10 @@ def figure2(curves: pd.DataFrame, paths) -> None:
     grid.set_axis_labels("iteration", "expected return J(θ)")
     runs = curves.groupby("n_trajectories")["seed"].nunique().max()
     grid.figure.suptitle(f"Gridworld: mean ± std over {runs} runs", y=1.03)
-    save(grid.figure, paths)
+    save(grid.figure, paths, note)
 
 
-def figure3(curves: dict[str, pd.DataFrame], paths) -> None:
+def figure3(curves: dict[str, pd.DataFrame], paths, note: str = "") -> None:
     """Figure 3: return against iteration, one column per continuous domain, mean +- std over
     runs; below, for the minigolf, the fraction of evaluation episodes that end in the hole."""
     fig, axes = plt.subplots(
@@ -182,7 +185,7 @@ def figure3(curves: dict[str, pd.DataFrame], paths) -> None:
             axes[0, col].tick_params(labelbottom=True)
             axes[0, col].set_xlabel("iteration")
             axes[0, col].xaxis.label.set_visible(True)
-    save(fig, paths)
+    save(fig, paths, note)
 
 
 def _clean_legend(ax, headers=(), **kwargs) -> None:
@@ -192,7 +195,7 @@ def _clean_legend(ax, headers=(), **kwargs) -> None:
     ax.legend(*zip(*kept, strict=True), title=None, **kwargs)
 
 
-def figure4(table: pd.DataFrame, paths) -> None:
+def figure4(table: pd.DataFrame, paths, note: str = "") -> None:
     """Figure 4 (beyond the paper): exact gradient bias of the ML and GAMPS models.
 
     (a) relative error and (b) cosine of the MVG at the behaviour policies against N (bands:
@@ -292,4 +295,4 @@ def figure4(table: pd.DataFrame, paths) -> None:
         f"({behaviour['seed'].nunique()} seeds, {runs} datasets per N)",
         y=1.04,
     )
-    save(fig, paths)
+    save(fig, paths, note)
