@@ -19,6 +19,7 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/diagnostics.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/provenance.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -35,3 +36,4 @@ rule all:
         rules.gradient_bias_summary.output,
         expand(rules.aggregate.output, env=ENVS),
         rules.replication_report.output,
+        rules.provenance.output,

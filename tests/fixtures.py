@@ -181,6 +181,19 @@ RTOL = 1e-9
 # ---------------------------------------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The stamps (gamps.provenance) that a setting of the gridworld's training changes: its rule's,
+#: and those of every rule downstream.
+AFTER_GRIDWORLD_SETTINGS = {
+    "train-gridworld",
+    "aggregate-gridworld",
+    "tables-gridworld",
+    "gradient_bias",
+    "gradient_bias_summary",
+    "figure2",
+    "figure4",
+    "replication_report",
+    "provenance",
+}
 SMOKE_CONFIG = ROOT / "config/smoke.yaml"
 
 

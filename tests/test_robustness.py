@@ -144,19 +144,40 @@ def test_corrupted_dataset_fails_naming_the_file(smoke_run, tmp_path, corrupt, n
     failed = run_snakemake(run, *retrain)
     assert failed.returncode != 0
     assert f"{named}: {problem}" in output(failed)
-    assert "delete the dataset (.npz and .json) and rerun to rebuild it" in output(failed)
+    command = f"snakemake --forcerun {DATASET}"
+    assert f"rebuild it and everything computed from it with: {command}" in output(failed)
     # The runs of the broken dataset are gone, not half-written; every other run was redone.
     assert not list((run / "results/_smoke/gridworld/runs").rglob("N10_seed0.csv"))
     assert len(run_csvs(run)) == N_RUNS - len(GRID["algorithms"])
     assert_complete_or_absent(run, smoke_run, broken=DATASET)
     assert not temporaries(run)
 
-    # Following the message (delete, rerun) rebuilds the dataset and the reference outputs.
-    (run / DATASET).unlink()
-    data.metadata_path(run / DATASET).unlink()
-    fixed = run_snakemake(run, *retrain)
+    # The command of the message rebuilds the dataset and everything computed from it.
+    fixed = run_snakemake(run, "--cores", "2", *command.split()[1:])
     assert fixed.returncode == 0, fixed.stderr[-3000:]
     assert result_csvs(run) == result_csvs(smoke_run)
+    assert "Nothing to be done" in output(run_snakemake(run, "--dry-run"))
+
+
+def test_a_run_file_deleted_by_hand_is_named_with_the_command_that_rebuilds_it(smoke_run, tmp_path):
+    """Snakemake keeps the outputs computed from a deleted intermediate file (they are current);
+    the workflow says which file is gone and how to rebuild it and everything downstream."""
+    run = copy_run(smoke_run, tmp_path / "run")
+    deleted = run_csvs(run)[0]
+    name = deleted.relative_to(run).as_posix()
+    deleted.unlink()
+    planned = run_snakemake(run, "--dry-run")
+    assert planned.returncode == 0 and "Nothing to be done" in output(planned)
+    command = f"snakemake --forcerun {name}"
+    assert "1 intermediate file(s) built here are missing" in output(planned)
+    assert command in output(planned)
+    fixed = run_snakemake(run, "--cores", "2", *command.split()[1:])
+    assert fixed.returncode == 0, fixed.stderr[-3000:]
+    assert deleted.is_file() and result_csvs(run) == result_csvs(smoke_run)
+    # Everything downstream reran: the aggregate is newer than the rebuilt run.
+    curves = run / "results/_smoke/gridworld/curves.csv"
+    assert curves.stat().st_mtime_ns >= deleted.stat().st_mtime_ns
+    assert "missing" not in output(run_snakemake(run, "--dry-run"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,7 +190,10 @@ def test_config_change_rebuilds_stale_datasets(smoke_run, tmp_path):
     config = with_config(run, horizon=15)
     result = run_snakemake(run, "--cores", "2", configfile=config)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Params have changed since last execution" in output(result)
+    # The datasets' stamp (gamps.provenance) has a new version: the reason Snakemake gives.
+    assert "Updated input files: results/_smoke/.stamps/collect_dataset-gridworld/" in output(
+        result
+    )
     changed = yaml.safe_load(config.read_text())["gridworld"]
     for seed in range(GRID["seeds"]):
         for n in GRID["n_trajectories"]:
@@ -182,7 +206,7 @@ def test_config_change_rebuilds_stale_datasets(smoke_run, tmp_path):
                 np.testing.assert_array_equal(getattr(stored, name), getattr(fresh, name))
     before, after = result_csvs(smoke_run), result_csvs(run)
     assert before.keys() == after.keys()
-    gridworld_runs = [rel for rel in before if rel.parts[1:3] == ("gridworld", "runs")]
+    gridworld_runs = [rel for rel in before if rel.parts[2:4] == ("gridworld", "runs")]
     assert gridworld_runs
     assert all(after[rel] != before[rel] for rel in gridworld_runs)
     # Other environments' outputs do not depend on the gridworld's horizon (the report's
@@ -190,8 +214,8 @@ def test_config_change_rebuilds_stale_datasets(smoke_run, tmp_path):
     others = [
         rel
         for rel in before
-        if rel.parts[1] in ("minigolf", "swimmer")
-        or (rel.parts[1] == "tables" and not rel.name.startswith("gridworld"))
+        if rel.parts[2] in ("minigolf", "swimmer")
+        or (rel.parts[2] == "tables" and not rel.name.startswith("gridworld"))
     ]
     assert len(others) > 10
     assert all(after[rel] == before[rel] for rel in others)
@@ -207,19 +231,35 @@ def test_step_size_change_retrains_without_recollecting(smoke_run, tmp_path):
     assert "collect_dataset" not in counts
 
 
-def test_stale_dataset_without_snakemake_records_is_rejected(smoke_run, tmp_path):
-    """With .snakemake/ lost, Snakemake cannot see that the config changed; the dataset's own
-    metadata still stops a forced rerun from using it, in training and in Figure 1."""
+def test_config_change_is_seen_without_snakemake_records(smoke_run, tmp_path):
+    """With .snakemake/ lost, the stamps (gamps.provenance) still see that the config changed:
+    the datasets are rebuilt with the new horizon."""
     run = copy_run(smoke_run, tmp_path / "run")
     shutil.rmtree(run / ".snakemake")
     config = with_config(run, horizon=15)
+    result = run_snakemake(run, "--cores", "2", configfile=config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert data.load(run / DATASET).horizon == 15
+
+
+def test_a_dataset_that_does_not_match_the_config_is_rejected(smoke_run, tmp_path):
+    """Should a stale dataset reach a job anyway (here: the gridworld's datasets replaced by hand
+    with ones of another horizon, which no stamp sees), its own metadata stops every job that
+    reads it, in training and in Figure 1, and the message names the file."""
+    run = copy_run(smoke_run, tmp_path / "run")
+    other = {**GRID, "horizon": 15}
+    for seed in range(GRID["seeds"]):
+        for n in GRID["n_trajectories"]:
+            path = run / f"results/_smoke/gridworld/data/N{n}_seed{seed}.npz"
+            data.save(experiment.collect_dataset("gridworld", other, n, seed), path)
     forced = ("--forcerun", "train", "gridworld_weights", "--keep-going")
-    result = run_snakemake(run, "--cores", "2", *forced, configfile=config)
+    result = run_snakemake(run, "--cores", "2", *forced)
     assert result.returncode != 0
-    stale = ": stale dataset, its metadata does not match the config: domain.horizon is 20 but"
-    assert f"{DATASET}{stale} the config asks for 15" in output(result)
+    stale = ": stale dataset, its metadata does not match the config: domain.horizon is 15 but"
+    assert f"{DATASET}{stale} the config asks for 20" in output(result)
     figure1_data = f"results/_smoke/gridworld/data/N{GRID['figure1_trajectories']}_seed0.npz"
-    assert f"{figure1_data}{stale} the config asks for 15" in output(result)
+    assert f"{figure1_data}{stale} the config asks for 20" in output(result)
     assert not run_csvs(run) and not (run / "results/_smoke/gridworld/fig1_weights.csv").exists()
-    assert_complete_or_absent(run, smoke_run)
+    for rel, content in result_csvs(run).items():  # what is left is complete
+        assert content == (smoke_run / rel).read_bytes(), rel
     assert not temporaries(run)

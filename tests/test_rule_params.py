@@ -205,7 +205,7 @@ def gridworld_runs(seeds, n=None) -> set[str]:
 
 
 #: Every job downstream of the gridworld's training (aggregate, its tables and Figure 2, the
-#: gradient-bias summary and Figure 4, the report) and the default target.
+#: gradient-bias summary and Figure 4, the report, the provenance record) and the default target.
 AFTER_GRIDWORLD_TRAINING = {
     "aggregate[env=gridworld]",
     "tables[env=gridworld]",
@@ -213,8 +213,10 @@ AFTER_GRIDWORLD_TRAINING = {
     "gradient_bias_summary",
     "figure4",
     "replication_report",
+    "provenance",
     "all",
 }
+
 
 pipeline = pytest.mark.pipeline
 
@@ -238,7 +240,7 @@ def test_figure_setting_replans_only_that_figure(smoke_run, tmp_path):
     """Figure 1's actions redraw Figure 1 and nothing else: the report links the figures but does
     not read them, so it does not wait on them."""
     config = changed(SMOKE, "gridworld", figure1_actions=["up", "left"])
-    assert plan(smoke_run, tmp_path, config) == {"figure1", "all"}
+    assert plan(smoke_run, tmp_path, config) == {"figure1", "provenance", "all"}
 
 
 @pipeline

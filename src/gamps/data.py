@@ -20,8 +20,10 @@ from .io import atomic_write, atomic_write_text
 ARRAYS = ("states", "actions", "rewards", "mask", "behaviour_log_prob")
 
 
-#: What to do about a bad dataset file: Snakemake rebuilds a deleted output.
-REBUILD = "delete the dataset (.npz and .json) and rerun to rebuild it"
+def rebuild(path: str | Path) -> str:
+    """The one command that rebuilds a bad file of the pipeline and everything computed from it
+    (``--forcerun`` reruns the job that writes it and every job downstream)."""
+    return f"rebuild it and everything computed from it with: snakemake --forcerun {path}"
 
 
 class DatasetError(ValueError):
@@ -107,33 +109,33 @@ def load(path: str | os.PathLike, expect: dict | None = None) -> TrajectoryBatch
         with np.load(path, allow_pickle=False) as npz:
             missing = [name for name in ARRAYS if name not in npz.files]
             if missing:
-                raise DatasetError(f"{path}: missing arrays {missing}; {REBUILD}")
+                raise DatasetError(f"{path}: missing arrays {missing}; {rebuild(path)}")
             arrays = {name: npz[name] for name in ARRAYS}
     except DatasetError:
         raise
     except Exception as err:  # zipfile, OSError, ValueError: all mean an unreadable file
         raise DatasetError(
             f"{path}: unreadable dataset, truncated or corrupted ({type(err).__name__}: {err});"
-            f" {REBUILD}"
+            f" {rebuild(path)}"
         ) from err
     meta_file = metadata_path(path)
     try:
         meta = json.loads(meta_file.read_text())
     except (OSError, json.JSONDecodeError) as err:
-        raise DatasetError(f"{meta_file}: unreadable metadata ({err}); {REBUILD}") from err
+        raise DatasetError(f"{meta_file}: unreadable metadata ({err}); {rebuild(path)}") from err
     if not isinstance(meta, dict):
-        raise DatasetError(f"{meta_file}: metadata is not a JSON object; {REBUILD}")
+        raise DatasetError(f"{meta_file}: metadata is not a JSON object; {rebuild(path)}")
     differences = _differences(meta, expect or {})
     if differences:
         raise DatasetError(
             f"{path}: stale dataset, its metadata does not match the config: "
             + "; ".join(differences)
-            + f"; {REBUILD}"
+            + f"; {rebuild(path)}"
         )
     try:
         return TrajectoryBatch(**arrays, meta=meta)
     except DatasetError as err:
-        raise DatasetError(f"{path}: {err}; {REBUILD}") from err
+        raise DatasetError(f"{path}: {err}; {rebuild(path)}") from err
 
 
 def _differences(meta: dict, expect: dict, prefix: str = "") -> list[str]:

@@ -1,6 +1,7 @@
 rule aggregate:
     input:
-        lambda wc: runs(wc.env),
+        stamp=stamp("aggregate"),
+        runs=lambda wc: runs(wc.env),
     output:
         curves=res("{env}/curves.csv"),
         bands=res("{env}/curves_summary.csv"),
@@ -9,7 +10,7 @@ rule aggregate:
     benchmark:
         res("benchmarks/{env}/aggregate.tsv")
     conda:
-        CONDA_ENV
+        "../envs/gamps.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -20,6 +21,7 @@ rule aggregate:
 
 rule gridworld_weights:
     input:
+        stamp=stamp("gridworld_weights"),
         data=expand(
             rules.collect_dataset.output.data,
             env="gridworld",
@@ -34,7 +36,7 @@ rule gridworld_weights:
     benchmark:
         res("benchmarks/gridworld/fig1_weights.tsv")
     conda:
-        CONDA_ENV
+        "../envs/gamps.yaml"
     threads: 1
     resources:
         mem_mb=500,

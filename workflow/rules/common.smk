@@ -1,11 +1,11 @@
 # One wildcard grammar for the whole pipeline, constrained by the config.
 import os
+import sys
 
+from gamps import provenance
 from gamps.domains import DOMAIN_KEYS
 from gamps.settings import rule_params
 
-# The software of every rule (used with --use-conda; the default run uses the active env).
-CONDA_ENV = str(Path(workflow.basedir) / "environment.yml")
 ENVS = [env for env in DOMAIN_KEYS if env in config]
 # Output roots: results/ and paper_figures/ hold the committed replication; the toy and CI
 # overlays write under their own (git-ignored) roots, so they cannot overwrite it.
@@ -44,3 +44,50 @@ def runs(env):
         n=cfg["n_trajectories"],
         seed=range(cfg["seeds"]),
     )
+
+
+# What each rule computes from (settings, code, upstream), as files whose modification time
+# Snakemake compares: a change reruns what it affects, even across absent intermediate files.
+# A fresh clone adopts the committed results instead of recomputing them (gamps.provenance).
+def intermediates():
+    """The datasets and run files of this config (not committed: rebuilt on demand)."""
+    seeds = range(config["gridworld"]["seeds"])
+    paths = expand(res("gridworld/gradient_bias/seed{seed}.csv"), seed=seeds)
+    for env in ENVS:
+        cfg = config[env]
+        paths += runs(env)
+        paths += expand(
+            res("{env}/data/N{n}_seed{seed}.npz"),
+            env=env,
+            n=cfg["n_trajectories"],
+            seed=range(cfg["seeds"]),
+        )
+    return paths
+
+
+STAMPS = provenance.stamps(config, workflow.basedir)
+STAMP_DIR = res(".stamps")
+if workflow.is_main_process:
+    print(
+        provenance.adopt(STAMPS, RESULTS, STAMP_DIR, ".snakemake/gamps/adopted"),
+        provenance.missing_intermediates(intermediates()),
+        end="",
+        file=sys.stderr,
+    )
+    for name, text in STAMPS.items():
+        provenance.write_stamp(STAMP_DIR, name, text)
+
+
+onstart:
+    provenance.prune_stamps(STAMP_DIR, STAMPS)
+
+
+def stamp(step):
+    """The stamp input of rule ``step`` (of the job's environment, for a per-environment rule)."""
+    if step in provenance.PER_ENV:
+        return lambda wc: stamp_file(provenance.stamp_name(step, wc.env))
+    return stamp_file(step)
+
+
+def stamp_file(name):
+    return str(provenance.stamp_path(STAMP_DIR, name, STAMPS[name]))

@@ -1,4 +1,6 @@
 rule collect_dataset:
+    input:
+        stamp=stamp("collect_dataset"),
     output:
         data=res("{env}/data/N{n}_seed{seed}.npz"),
         meta=res("{env}/data/N{n}_seed{seed}.json"),
@@ -7,7 +9,7 @@ rule collect_dataset:
     benchmark:
         res("benchmarks/{env}/collect/N{n}_seed{seed}.tsv")
     conda:
-        CONDA_ENV
+        "../envs/gamps.yaml"
     threads: 1
     resources:
         mem_mb=500,

@@ -4,6 +4,7 @@ GRIDWORLD_N = config["gridworld"]["n_trajectories"]
 
 rule gradient_bias:
     input:
+        stamp=stamp("gradient_bias"),
         data=expand(
             rules.collect_dataset.output.data,
             env="gridworld",
@@ -30,7 +31,7 @@ rule gradient_bias:
     benchmark:
         res("benchmarks/gridworld/gradient_bias/seed{seed}.tsv")
     conda:
-        CONDA_ENV
+        "../envs/gamps.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -43,7 +44,10 @@ rule gradient_bias:
 
 rule gradient_bias_summary:
     input:
-        expand(rules.gradient_bias.output[0], seed=range(config["gridworld"]["seeds"])),
+        stamp=stamp("gradient_bias_summary"),
+        seeds=expand(
+            rules.gradient_bias.output[0], seed=range(config["gridworld"]["seeds"])
+        ),
     output:
         table=res("gridworld/gradient_bias.csv"),
         summary=res("gridworld/gradient_bias_summary.csv"),
@@ -53,7 +57,7 @@ rule gradient_bias_summary:
     benchmark:
         res("benchmarks/gridworld/gradient_bias_summary.tsv")
     conda:
-        CONDA_ENV
+        "../envs/gamps.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -64,6 +68,7 @@ rule gradient_bias_summary:
 
 rule figure4:
     input:
+        stamp=stamp("figure4"),
         table=rules.gradient_bias_summary.output.table,
     output:
         report(
@@ -76,7 +81,7 @@ rule figure4:
     benchmark:
         res("benchmarks/figures/fig4.tsv")
     conda:
-        CONDA_ENV
+        "../envs/gamps.yaml"
     threads: 1
     resources:
         mem_mb=1000,

@@ -5,6 +5,7 @@ FIGURE3_ENVS = ["minigolf", "swimmer"]
 
 rule figure1:
     input:
+        stamp=stamp("figure1"),
         weights=rules.gridworld_weights.output.weights,
     output:
         report(
@@ -17,7 +18,7 @@ rule figure1:
     benchmark:
         res("benchmarks/figures/fig1.tsv")
     conda:
-        CONDA_ENV
+        "../envs/gamps.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -30,6 +31,7 @@ rule figure1:
 
 rule figure2:
     input:
+        stamp=stamp("figure2"),
         curves=expand(rules.aggregate.output.curves, env="gridworld"),
     output:
         report(
@@ -42,7 +44,7 @@ rule figure2:
     benchmark:
         res("benchmarks/figures/fig2.tsv")
     conda:
-        CONDA_ENV
+        "../envs/gamps.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -65,6 +67,7 @@ rule fig2:
 
 rule figure3:
     input:
+        stamp=stamp("figure3"),
         curves=expand(rules.aggregate.output.curves, env=FIGURE3_ENVS),
     output:
         report(
@@ -77,7 +80,7 @@ rule figure3:
     benchmark:
         res("benchmarks/figures/fig3.tsv")
     conda:
-        CONDA_ENV
+        "../envs/gamps.yaml"
     threads: 1
     resources:
         mem_mb=1000,

@@ -4,6 +4,7 @@ TABLE_ENVS = ENVS
 
 rule lower_area_mass:
     input:
+        stamp=stamp("lower_area_mass"),
         data=expand(
             rules.collect_dataset.output.data,
             env="gridworld",
@@ -17,7 +18,7 @@ rule lower_area_mass:
     benchmark:
         res("benchmarks/gridworld/lower_area_mass.tsv")
     conda:
-        CONDA_ENV
+        "../envs/gamps.yaml"
     threads: 1
     resources:
         mem_mb=500,
@@ -30,6 +31,7 @@ rule lower_area_mass:
 
 rule tables:
     input:
+        stamp=stamp("tables"),
         curves=rules.aggregate.output.curves,
     output:
         outcomes=res("{env}/outcomes.csv"),
@@ -53,7 +55,7 @@ rule tables:
     benchmark:
         res("benchmarks/{env}/tables.tsv")
     conda:
-        CONDA_ENV
+        "../envs/gamps.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -64,6 +66,7 @@ rule tables:
 
 rule replication_report:
     input:
+        stamp=stamp("replication_report"),
         masses=rules.lower_area_mass.output[0],
         curves=expand(rules.aggregate.output.curves, env=TABLE_ENVS),
         outcomes=expand(rules.tables.output.outcomes, env=TABLE_ENVS),
@@ -88,7 +91,7 @@ rule replication_report:
     log:
         res("logs/replication_report.log"),
     conda:
-        CONDA_ENV
+        "../envs/gamps.yaml"
     threads: 1
     resources:
         mem_mb=1000,

@@ -1,5 +1,6 @@
 rule train:
     input:
+        stamp=stamp("train"),
         data=rules.collect_dataset.output.data,
         meta=rules.collect_dataset.output.meta,
     output:
@@ -9,7 +10,7 @@ rule train:
     benchmark:
         res("benchmarks/{env}/train/{algo}/N{n}_seed{seed}.tsv")
     conda:
-        CONDA_ENV
+        "../envs/gamps.yaml"
     threads: 1
     resources:
         mem_mb=1000,

@@ -6,7 +6,7 @@ from gamps.analysis import tables
 
 sm = snakemake  # noqa: F821
 experiment.log_to(sm.log[0])
-curves = tables.concatenate_runs(sm.input)
+curves = tables.concatenate_runs(sm.input.runs)
 io.write_csv(curves, sm.output.curves)
 io.write_csv(tables.iteration_statistics(curves), sm.output.bands)
-experiment.log.info("%d runs aggregated", len(sm.input))
+experiment.log.info("%d runs aggregated", len(sm.input.runs))
