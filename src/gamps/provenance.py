@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 
+from .domains import DOMAIN_KEYS
 from .io import atomic_write_text
 from .settings import RULES, rule_params
 
@@ -143,9 +144,7 @@ def code_files(script: Path, envs: tuple[str, ...] | None = None) -> list[Path]:
     packages (the registry imports each, but only the job's own are used), so those are left
     out."""
     others = {
-        PACKAGE / "domains" / name
-        for name in ("gridworld", "minigolf", "swimmer")
-        if envs is not None and name not in envs
+        PACKAGE / "domains" / name for name in DOMAIN_KEYS if envs is not None and name not in envs
     }
     seen: set[Path] = set()
     todo = [script.resolve()]
@@ -187,7 +186,7 @@ def stamps(config: Mapping, workflow: str | Path) -> dict[str, str]:
     """Every stamp of ``config`` by name, as the text written to its file, for the workflow
     whose Snakefile is in ``workflow`` (its scripts are ``workflow/scripts/{rule}.py``)."""
     workflow = Path(workflow).resolve()
-    envs = [env for env in ("gridworld", "minigolf", "swimmer") if env in config]
+    envs = [env for env in DOMAIN_KEYS if env in config]
     out: dict[str, str] = {}
 
     def build(rule: str, env: str | None) -> str:
