@@ -56,23 +56,6 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
     "replication_report": ("lower_area_mass", "aggregate-*", "tables-*", "gradient_bias_summary"),
     "provenance": ("replication_report", "figure1", "figure2", "figure3", "figure4"),
 }
-#: The environments whose domain packages a rule without an ``{env}`` wildcard runs (any other
-#: rule: every environment's).
-RULE_ENVS = {
-    **{
-        rule: ("gridworld",)
-        for rule in (
-            "gridworld_weights",
-            "lower_area_mass",
-            "gradient_bias",
-            "gradient_bias_summary",
-            "figure1",
-            "figure2",
-            "figure4",
-        )
-    },
-    "figure3": ("minigolf", "swimmer"),
-}
 
 
 def stamp_name(rule: str, env: str | None = None) -> str:
@@ -161,10 +144,6 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _file_digest(path: Path) -> str:
-    return _digest(path.read_bytes())
-
-
 def _label(path: Path, workflow: Path) -> str:
     """A file's name in a stamp: relative to the package's parent or to the workflow."""
     for root in (PACKAGE.parent, workflow):
@@ -188,28 +167,31 @@ def stamps(config: Mapping, workflow: str | Path) -> dict[str, str]:
     workflow = Path(workflow).resolve()
     envs = [env for env in DOMAIN_KEYS if env in config]
     out: dict[str, str] = {}
+    # The environments each stamp's job runs: its own, or those its inputs come from.
+    job_envs: dict[str, set[str]] = {}
 
     def build(rule: str, env: str | None) -> str:
         name = stamp_name(rule, env)
         if name in out:
             return out[name]
         upstream = {}
+        job_envs[name] = {str(env)} if rule in PER_ENV else set()
         for pattern in UPSTREAM[rule]:
             up_rule, _, up_env = pattern.partition("-")
             for each in envs if up_env == "*" else [up_env.replace("{env}", str(env))]:
-                text = build(up_rule, each or None)
-                upstream[stamp_name(up_rule, each or None)] = _digest(text.encode())
+                up_name = stamp_name(up_rule, each or None)
+                upstream[up_name] = _digest(build(up_rule, each or None).encode())
+                job_envs[name] |= job_envs[up_name]
         script = workflow / "workflow" / "scripts" / f"{rule}.py"
-        code_envs = (str(env),) if rule in PER_ENV else RULE_ENVS.get(rule)
         code = {
-            _label(path, workflow): _file_digest(path) for path in code_files(script, code_envs)
+            _label(path, workflow): _digest(path.read_bytes())
+            for path in code_files(script, tuple(sorted(job_envs[name])))
         }
         if rule in RULES:
             settings = rule_params(rule, dict(config), env if rule in PER_ENV else None)
         else:
             settings = {}
-        stamp = {"code": code, "settings": settings, "upstream": upstream}
-        out[name] = _dump(stamp)
+        out[name] = _dump({"code": code, "settings": settings, "upstream": upstream})
         return out[name]
 
     for rule in UPSTREAM:
@@ -307,7 +289,7 @@ def adopt(texts: Mapping[str, str], results: str, folder: str | Path, marker: st
     changed = differences(recorded, texts)
     now = time.time()
     for name, text in texts.items():
-        stale = any(line.startswith(f"{name}:") for line in changed)
+        stale = recorded.get(name) != json.loads(text)
         os.utime(write_stamp(folder, name, text), (now + stale, now + stale))
     for path in files:
         if path.is_file():

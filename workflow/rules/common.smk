@@ -23,6 +23,12 @@ def fig(path):
     return f"{FIGURES}/{path}"
 
 
+# The intermediate files (not committed): a dataset (.npz and .json), a run, a seed's diagnostics.
+DATASET = res("{env}/data/N{n}_seed{seed}")
+RUN = res("{env}/runs/{algo}/N{n}_seed{seed}.csv")
+BIAS_SEED = res("gridworld/gradient_bias/seed{seed}.csv")
+
+
 def alternatives(values):
     return "|".join(str(v) for v in values)
 
@@ -38,7 +44,7 @@ def runs(env):
     """Every per-seed run file of an environment."""
     cfg = config[env]
     return expand(
-        res("{env}/runs/{algo}/N{n}_seed{seed}.csv"),
+        RUN,
         env=env,
         algo=cfg["algorithms"],
         n=cfg["n_trajectories"],
@@ -52,12 +58,12 @@ def runs(env):
 def intermediates():
     """The datasets and run files of this config (not committed: rebuilt on demand)."""
     seeds = range(config["gridworld"]["seeds"])
-    paths = expand(res("gridworld/gradient_bias/seed{seed}.csv"), seed=seeds)
+    paths = expand(BIAS_SEED, seed=seeds)
     for env in ENVS:
         cfg = config[env]
         paths += runs(env)
         paths += expand(
-            res("{env}/data/N{n}_seed{seed}.npz"),
+            f"{DATASET}.npz",
             env=env,
             n=cfg["n_trajectories"],
             seed=range(cfg["seeds"]),

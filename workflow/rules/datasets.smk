@@ -2,8 +2,8 @@ rule collect_dataset:
     input:
         stamp=stamp("collect_dataset"),
     output:
-        data=res("{env}/data/N{n}_seed{seed}.npz"),
-        meta=res("{env}/data/N{n}_seed{seed}.json"),
+        data=f"{DATASET}.npz",
+        meta=f"{DATASET}.json",
     log:
         res("logs/{env}/collect/N{n}_seed{seed}.log"),
     benchmark:

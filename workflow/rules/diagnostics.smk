@@ -25,7 +25,7 @@ rule gradient_bias:
             allow_missing=True,
         ),
     output:
-        res("gridworld/gradient_bias/seed{seed}.csv"),
+        BIAS_SEED,
     log:
         res("logs/gridworld/gradient_bias/seed{seed}.log"),
     benchmark:

@@ -4,7 +4,7 @@ rule train:
         data=rules.collect_dataset.output.data,
         meta=rules.collect_dataset.output.meta,
     output:
-        res("{env}/runs/{algo}/N{n}_seed{seed}.csv"),
+        RUN,
     log:
         res("logs/{env}/train/{algo}/N{n}_seed{seed}.log"),
     benchmark:
