@@ -1,12 +1,15 @@
-"""How good is each algorithm's first gradient on the Swimmer? A diagnostic of claim 4.
+"""What do the Swimmer's readings do to each algorithm's first gradient? A diagnostic of claim 4.
 
-At pi_b (iteration 0 of every run: all importance ratios are 1), each estimator's gradient on the
-run's dataset of N = 100 trajectories is compared with a reference gradient: the on-policy PGT
-estimate from ``--reference`` fresh trajectories of pi_b (unbiased; its own noise is shown by the
-cosine between its two halves). For GAMPS and ML the MVG is computed with the pipeline's M and
-with ``--more-rollouts``, to separate the Monte Carlo noise of Q from the model's bias.
+For each reading (an overlay of the swimmer's config) and seed, ``gradient_check.first_gradients``
+(the pipeline's gradient check) compares every algorithm's gradient at pi_b on the seed's dataset
+with the PGT estimate from ``--reference`` fresh trajectories of pi_b. The readings: pi_b with
+random linear weights (the configured one) or zero weights (exploration by the policy noise
+only); the model free or clipping the joint angles to their range; and the model fit this
+project used before (300 full-batch Adam steps at 3e-3 on all the data). Also the share of the
+dataset's transitions that end within 0.05 rad of a joint stop. Use the tuning seeds (default)
+to choose among readings, never the evaluation seeds.
 
-    python benchmarks/swimmer_gradient_check.py [--seeds 0 1 2 3 4] [--reference 4000]
+    python benchmarks/swimmer_gradient_check.py [--seeds 1000 ... 1004] [--reference 4000]
 """
 
 import argparse
@@ -15,62 +18,57 @@ import numpy as np
 import torch
 from common import paper_config
 
-from gamps import algorithms, experiment
-from gamps.data import TrajectoryBatch
-from gamps.domains import make_domain
+from gamps import experiment, gradient_check
+from gamps.domains.swimmer import dynamics as sw
 
-
-def half(batch, which: int) -> TrajectoryBatch:
-    """The first (0) or second (1) half of a batch's trajectories."""
-    rows = slice(None, batch.n // 2) if which == 0 else slice(batch.n // 2, None)
-    arrays = ("states", "actions", "rewards", "mask", "behaviour_log_prob")
-    return TrajectoryBatch(*(getattr(batch, name)[rows] for name in arrays))
-
-
-def cosine(a, b) -> float:
-    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+OLD_FIT = {
+    "model_learning_rate": 3e-3,
+    "model_batch_size": 10**9,
+    "model_max_epochs": 300,
+    "model_patience": 10**9,
+    "model_polish": 0,
+    "model_holdout": 0.0,
+    "model_joint_limits": False,
+}
+READINGS = {
+    "random pi_b, old fit": {"behaviour_weight_std": 0.1} | OLD_FIT,
+    "random pi_b, free model": {"behaviour_weight_std": 0.1, "model_joint_limits": False},
+    "random pi_b, clipped model": {"behaviour_weight_std": 0.1, "model_joint_limits": True},
+    "zero pi_b, free model": {"behaviour_weight_std": 0.0, "model_joint_limits": False},
+    "zero pi_b, clipped model": {"behaviour_weight_std": 0.0, "model_joint_limits": True},
+}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(1000, 1005)))
     parser.add_argument("--reference", type=int, default=4000)
-    parser.add_argument("--more-rollouts", type=int, default=50)
+    parser.add_argument("--readings", nargs="+", default=list(READINGS), choices=list(READINGS))
     args = parser.parse_args()
     torch.set_num_threads(1)
-    config = paper_config("swimmer")
-    domain = make_domain("swimmer", experiment.domain_params("swimmer", config))
-    n, q_norm = config["n_trajectories"][0], config["q_norm"]
-    rows = []
+    base = paper_config("swimmer")
+    n = base["n_trajectories"][0]
+    table: dict[str, list[dict]] = {}
     for seed in args.seeds:
-        batch = experiment.collect_dataset("swimmer", config, n, seed)
-        theta = np.asarray(batch.meta["behaviour_theta"])
-        rng = np.random.default_rng([seed, 99])
-        fresh = domain.collect(theta, args.reference, rng)
-        halves = [
-            algorithms.estimate_gradient(domain, "pgt", theta, half(fresh, i), q_norm, rng)[0]
-            for i in (0, 1)
-        ]
-        reference = (halves[0] + halves[1]) / 2
-        row = {"seed": seed, "reference halves": cosine(*halves)}
-        for algorithm in algorithms.ALGORITHMS:
-            for m in (config["rollouts"], args.more_rollouts):
-                if m != config["rollouts"] and algorithm not in algorithms.MODEL_BASED:
-                    continue
-                domain.rollouts = m
-                grad = algorithms.estimate_gradient(domain, algorithm, theta, batch, q_norm, rng)[0]
-                label = algorithm if m == config["rollouts"] else f"{algorithm}, M = {m}"
-                row[label] = cosine(grad, reference)
-                row[f"{label} |g|/|ref|"] = float(np.linalg.norm(grad) / np.linalg.norm(reference))
-            domain.rollouts = config["rollouts"]
-        rows.append(row)
-        print(", ".join(f"{k}: {v:.3f}" if k != "seed" else f"seed {v}" for k, v in row.items()))
-    labels = [k for k in rows[0] if k != "seed"]
-    print(f"\nat pi_b, against the on-policy reference gradient ({len(rows)} seeds):")
-    for label in labels:
-        values = np.array([r[label] for r in rows])
-        spread = f" ± {values.std(ddof=1):.3f}" if len(values) > 1 else ""
-        print(f"  {label:32s} {values.mean():+.3f}{spread}")
+        for reading in args.readings:
+            config = base | READINGS[reading]
+            batch = experiment.collect_dataset("swimmer", config, n, seed)
+            angles = np.abs(batch.states[:, 1:, list(sw.JOINTS)])
+            contact = float(np.mean((angles > sw.JOINT_LIMIT - 0.05).any(axis=-1)))
+            rows = gradient_check.first_gradients("swimmer", config, batch, args.reference)
+            table.setdefault(reading, []).extend(rows)
+            cells = "  ".join(
+                f"{r['algorithm']} {r['cosine']:+.2f} (x{r['norm_ratio']:.1f})" for r in rows
+            )
+            print(f"seed {seed} | {reading:26s} | at stops {contact:4.0%} | {cells}", flush=True)
+    print(f"\nmean ± std over seeds {args.seeds} of the cosine with the reference:")
+    for reading, rows in table.items():
+        names = dict.fromkeys(r["algorithm"] for r in rows)
+        cells = []
+        for name in names:
+            values = np.array([r["cosine"] for r in rows if r["algorithm"] == name])
+            cells.append(f"{name} {values.mean():+.2f} ± {values.std(ddof=1):.2f}")
+        print(f"  {reading:26s} " + "  ".join(cells))
 
 
 if __name__ == "__main__":

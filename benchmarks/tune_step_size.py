@@ -20,7 +20,7 @@ TUNING_SEEDS = range(1000, 1005)
 DEFAULT_CANDIDATES = {
     "gridworld": [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
     "minigolf": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
-    "swimmer": [3e-5, 1e-4, 3e-4, 1e-3],
+    "swimmer": [3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
 }
 
 

@@ -15,8 +15,9 @@ from gamps.domains.gridworld import GridworldDomain
 from gamps.domains.gridworld import dynamics as gw
 from gamps.policies import BoltzmannPolicy
 
-#: The slow tiers: they run the pipeline, the CI-scale replication or a real SLURM cluster.
-SLOW_MARKS = ("pipeline", "replication", "slurm")
+#: The slow tiers: they run the pipeline, the CI-scale replication, a real SLURM cluster or long
+#: reference fits of the Swimmer model.
+SLOW_MARKS = ("pipeline", "replication", "slurm", "convergence")
 
 
 def pytest_addoption(parser):

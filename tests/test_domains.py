@@ -77,7 +77,7 @@ class TabularModel:
     def warm_start(self, previous):
         return self
 
-    def fit(self, states, actions, next_states, weights):
+    def fit(self, states, actions, next_states, weights, groups=None):
         counts = np.zeros_like(self.p)
         np.add.at(counts, (states, actions, next_states), check_weights(weights))
         total = counts.sum(axis=-1, keepdims=True)

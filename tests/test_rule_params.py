@@ -78,7 +78,17 @@ def test_gridworld_rules_read_their_keys():
     assert rule_params("figure1", SMOKE) == {"actions": GRID["figure1_actions"], "note": note}
     for rule in ("figure2", "figure3", "figure4"):
         assert rule_params(rule, SMOKE) == {"note": note}
-    assert rule_params("replication_report", SMOKE) == {"name": SMOKE["name"], "note": note}
+    assert rule_params("replication_report", SMOKE) == {
+        "name": SMOKE["name"],
+        "note": note,
+        "reference": SMOKE["swimmer"]["reference_trajectories"],
+    }
+
+
+def test_the_gradient_check_reads_the_swimmer_keys_it_uses():
+    check = rule_params("gradient_check", SMOKE)["env_config"]
+    keys = {*DOMAIN_KEYS["swimmer"], "q_norm", "algorithms", "reference_trajectories"}
+    assert check == {key: SMOKE["swimmer"][key] for key in sorted(keys)}
 
 
 def test_params_are_canonical():
@@ -117,7 +127,16 @@ def test_params_are_canonical():
         ),
         ("gradient_bias", {"repetitions": 9}, {("gradient_bias", None)}),
         ("minigolf", {"iterations": 9}, {("train", "minigolf")}),
-        ("swimmer", {"model_steps": 9}, {("collect_dataset", "swimmer"), ("train", "swimmer")}),
+        (
+            "swimmer",
+            {"model_patience": 9},
+            {("collect_dataset", "swimmer"), ("train", "swimmer"), ("gradient_check", None)},
+        ),
+        (
+            "swimmer",
+            {"reference_trajectories": 9},
+            {("gradient_check", None), ("replication_report", None)},
+        ),
         ("name", "other", {("replication_report", None)}),
         (
             "scale_note",
@@ -134,7 +153,8 @@ def test_params_are_canonical():
         "q_norm",
         "bias-repetitions",
         "minigolf-iterations",
-        "swimmer-model_steps",
+        "swimmer-model_patience",
+        "swimmer-reference_trajectories",
         "name",
         "scale_note",
     ],

@@ -17,7 +17,8 @@ import pytest
 import torch
 from scipy import stats
 
-from gamps import experiment
+from gamps import algorithms, experiment, gradient_check
+from gamps.domains import make_domain
 from gamps.domains.swimmer import dynamics as sw
 from gamps.domains.swimmer import rollouts as mlp_rollouts
 from gamps.domains.swimmer.domain import SwimmerDomain, SwimmerFeatures
@@ -122,7 +123,9 @@ HORIZON = 30
 
 @pytest.fixture(scope="module")
 def swim():
-    domain = SwimmerDomain(horizon=HORIZON, rollouts=3, evaluation_episodes=3, model_steps=150)
+    domain = SwimmerDomain(
+        horizon=HORIZON, rollouts=3, evaluation_episodes=3, model_max_epochs=150, model_patience=20
+    )
     theta = domain.behaviour_parameters(np.random.default_rng(5))
     batch = domain.simulate(theta, 4, np.random.default_rng(7))
     return domain, theta, batch
@@ -200,6 +203,11 @@ def mlp(**kwargs) -> MLPGaussianModel:
     return MLPGaussianModel(sw.FEATURES, sw.ACTION_LOW, sw.ACTION_HIGH, **kwargs)
 
 
+def budget(epochs: int, **kwargs) -> MLPGaussianModel:
+    """A fixed budget: ``epochs`` epochs of Adam, no early stopping, no L-BFGS."""
+    return mlp(max_epochs=epochs, patience=10**9, polish=0, **kwargs)
+
+
 def model_inputs(states, actions):
     return np.concatenate([states[:, 2:], np.clip(actions, -1.0, 1.0)], axis=1)
 
@@ -255,8 +263,8 @@ def test_zero_weight_rows_are_ignored():
     big_a[~real] = rng.normal(0.0, 50.0, size=(m, sw.ACTION_DIM))
     big_s2[~real] = rng.normal(0.0, 1e3, size=(m, sw.STATE_DIM))
 
-    clean = mlp(steps=60, seed=1).fit(s, a, s2, w)
-    padded = mlp(steps=60, seed=1).fit(big_s, big_a, big_s2, big_w)
+    clean = budget(60, seed=1).fit(s, a, s2, w)
+    padded = budget(60, seed=1).fit(big_s, big_a, big_s2, big_w)
     # the same fit up to float32 round-off (the current code drops the rows: bit-identical)
     for x, y in zip(parameters(clean), parameters(padded), strict=True):
         assert torch.allclose(x, y, rtol=1e-5, atol=1e-6)
@@ -266,12 +274,12 @@ def test_zero_weight_rows_are_ignored():
     for x, y in zip(clean.mean_std(ts, ta), padded.mean_std(ts, ta), strict=True):
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
     # power: giving the garbage a small positive weight changes the fit
-    polluted = mlp(steps=60, seed=1).fit(big_s, big_a, big_s2, np.where(real, big_w, 1e-3))
+    polluted = budget(60, seed=1).fit(big_s, big_a, big_s2, np.where(real, big_w, 1e-3))
     assert np.abs(polluted.mean_std(ts, ta)[0] - clean.mean_std(ts, ta)[0]).max() > 1e-3
 
 
 def test_recovers_a_linear_gaussian_system():
-    """3000 transitions, the default 32 x 32 network and 300 full-batch Adam steps. A fitted
+    """3000 transitions, the default 32 x 32 network and the default fit to convergence. A fitted
     network of ~2000 parameters estimates the mean with an error of order sigma sqrt(p / n) for
     an effective p of ~100 per coordinate (~0.2 sigma); the tolerance is 0.35 sigma (RMS over
     held-out inputs) for every coordinate, while the best constant predictor is 1.5 sigma off.
@@ -279,7 +287,8 @@ def test_recovers_a_linear_gaussian_system():
     rng = np.random.default_rng(2)
     a_mat, b, sigma = linear_system(rng)
     s, a, s2 = transitions(3000, rng, a_mat, b, sigma)
-    model = mlp(steps=300, seed=0).fit(s, a, s2, np.ones(3000))
+    model = mlp(seed=0).fit(s, a, s2, np.ones(3000))
+    assert 0 < model.diagnostics["model_epochs"] < model.max_epochs  # it stopped early
     ts, ta = draw_inputs(2000, np.random.default_rng(3))
     truth = model_inputs(ts, ta) @ a_mat.T + b
     mean, std = model.mean_std(ts, ta)
@@ -308,8 +317,8 @@ def test_weights_select_the_regime_the_model_fits():
     s2, act2, n2 = transitions(1500, rng, a2, b2, sigma)
     s, a, ns = (np.concatenate(p) for p in ((s1, s2), (act1, act2), (n1, n2)))
     w = np.r_[np.ones(1500), np.full(1500, 0.02)]
-    weighted = mlp(steps=250, seed=0).fit(s, a, ns, w)
-    plain = mlp(steps=250, seed=0).fit(s, a, ns, np.ones(3000))
+    weighted = mlp(seed=0).fit(s, a, ns, w)
+    plain = mlp(seed=0).fit(s, a, ns, np.ones(3000))
     ts, ta = draw_inputs(1000, np.random.default_rng(5))
     x = model_inputs(ts, ta)
     truth1 = x @ a1.T + b1
@@ -333,10 +342,10 @@ def test_fit_is_deterministic_and_independent_of_the_global_torch_rng():
     s, a, s2 = transitions(300, rng, *linear_system(rng))
     w = rng.uniform(0.1, 1.0, size=300)
     torch.manual_seed(1)
-    first = mlp(steps=40, seed=3).fit(s, a, s2, w)
+    first = budget(40, seed=3).fit(s, a, s2, w)
     state = torch.random.get_rng_state()
     torch.manual_seed(2)
-    second = mlp(steps=40, seed=3).fit(s, a, s2, w)
+    second = budget(40, seed=3).fit(s, a, s2, w)
     assert_same_parameters(parameters(first), parameters(second))
     ts, ta = draw_inputs(100, np.random.default_rng(7))
     for x, y in zip(first.mean_std(ts, ta), second.mean_std(ts, ta), strict=True):
@@ -347,9 +356,9 @@ def test_fit_is_deterministic_and_independent_of_the_global_torch_rng():
     )
     # fitting neither reads nor advances the global torch generator
     torch.manual_seed(1)
-    mlp(steps=5, seed=3).fit(s, a, s2, w)
+    budget(5, seed=3).fit(s, a, s2, w)
     assert torch.equal(torch.random.get_rng_state(), state)
-    other_seed = mlp(steps=40, seed=4).fit(s, a, s2, w)
+    other_seed = budget(40, seed=4).fit(s, a, s2, w)
     assert not np.array_equal(other_seed.mean_std(ts, ta)[0], first.mean_std(ts, ta)[0])
 
 
@@ -357,33 +366,88 @@ def test_warm_start_copies_the_previous_network_and_leaves_it_unchanged():
     rng = np.random.default_rng(9)
     s, a, s2 = transitions(300, rng, *linear_system(rng))
     w = rng.uniform(0.1, 1.0, size=300)
-    previous = mlp(steps=40, seed=0).fit(s, a, s2, w)
+    previous = budget(40, seed=0).fit(s, a, s2, w)
     snapshot = parameters(previous)
     ts, ta = draw_inputs(100, np.random.default_rng(10))
     before = previous.mean_std(ts, ta)
 
-    # zero warm steps on the same data: the copied network is the previous one, untouched
-    copy0 = mlp(steps=40, warm_steps=0, seed=0)
+    # no training: the copied network is the previous one, untouched
+    copy0 = budget(0, seed=0)
     assert copy0.warm_start(previous) is copy0
     assert copy0.net is not previous.net
     assert_same_parameters(parameters(copy0), snapshot)
-    copy0.fit(s, a, s2, w)
-    for x, y in zip(copy0.mean_std(ts, ta), before, strict=True):
-        np.testing.assert_array_equal(x, y)
 
-    # warm steps with new weights train the copy only
-    w_new = rng.uniform(0.1, 1.0, size=300)
-    warm = mlp(steps=40, warm_steps=10, seed=0).warm_start(previous).fit(s, a, s2, w_new)
+    # with new weights and no training, the function is the previous one exactly: the warm
+    # start keeps the standardisation its network was trained under
+    w_new = rng.uniform(0.1, 1.0, size=300) ** 4
+    budget(0, seed=0).warm_start(previous).fit(s, a, s2, w_new)
+    carried = budget(0, seed=0).warm_start(previous).fit(s, a, s2, w_new)
+    for x, y in zip(carried.mean_std(ts, ta), before, strict=True):
+        np.testing.assert_array_equal(x, y)
+    # power: a cold model standardises with the new weights, which moves the moments
+    assert not np.allclose(budget(0, seed=0).fit(s, a, s2, w_new).y_shift, previous.y_shift)
+
+    # training with new weights changes the copy only
+    warm = budget(10, seed=0).warm_start(previous).fit(s, a, s2, w_new)
     assert_same_parameters(parameters(previous), snapshot)
     for x, y in zip(previous.mean_std(ts, ta), before, strict=True):
         np.testing.assert_array_equal(x, y)
     assert any(not torch.equal(p, q) for p, q in zip(parameters(warm), snapshot, strict=True))
-    # it starts from the previous network: 10 steps from a fresh initialisation differ
-    cold = mlp(steps=10, seed=0).fit(s, a, s2, w_new)
+    # it starts from the previous network: 10 epochs from a fresh initialisation differ
+    cold = budget(10, seed=0).fit(s, a, s2, w_new)
     assert not np.allclose(cold.mean_std(ts, ta)[0], warm.mean_std(ts, ta)[0])
-    # warm_start(None) is a cold start with the full budget
-    none = mlp(steps=10, seed=0).warm_start(None).fit(s, a, s2, w_new)
+    # warm_start(None) is a cold start
+    none = budget(10, seed=0).warm_start(None).fit(s, a, s2, w_new)
     assert_same_parameters(parameters(none), parameters(cold))
+
+
+def test_a_refit_never_ends_worse_on_the_held_out_set_than_it_started():
+    """A wildly large step size wrecks every epoch of a warm-started refit: the fit keeps its
+    starting network, so the held-out NLL is the start's."""
+    rng = np.random.default_rng(21)
+    s, a, s2 = transitions(1000, rng, *linear_system(rng))
+    w = np.ones(1000)
+    start = mlp(seed=0).fit(s, a, s2, w)
+    wild = mlp(seed=0, learning_rate=10.0, max_epochs=5, polish=0)
+    refit = wild.warm_start(start).fit(s, a, s2, w * rng.uniform(0.99, 1.01, size=1000))
+    assert refit.diagnostics["model_nll"] <= start.diagnostics["model_nll"] + 0.05
+    # every wild epoch was worse than the start, so the start's network is what the fit keeps
+    assert_same_parameters(parameters(refit), parameters(start))
+
+
+def test_held_out_set_is_every_fifth_trajectory_and_an_ml_refit_reuses_its_fit():
+    model = mlp(holdout=0.2)
+    groups = np.repeat([7, 3, 9, 1, 4, 8, 2, 5, 6, 0], 3)
+    held = model.held_out(groups)
+    # the 5th and 10th distinct trajectories in sorted order (4 and 9) are held out, whole
+    assert set(groups[held]) == {4, 9}
+    assert not mlp(holdout=0.0).held_out(groups).any()
+    rng = np.random.default_rng(22)
+    s, a, s2 = transitions(500, rng, *linear_system(rng))
+    traj = np.repeat(np.arange(50), 10)
+    first = mlp(seed=0).fit(s, a, s2, np.ones(500), traj)
+    d = first.diagnostics
+    assert np.isfinite(d["model_nll"]) and 0 < d["model_nmse"] < 1
+    assert d["fit_ess"] == pytest.approx(500)
+    # ML's weights never change: the refit keeps the fit, with no epochs spent
+    again = mlp(seed=0).warm_start(first).fit(s, a, s2, np.ones(500), traj)
+    assert again.diagnostics["model_epochs"] == 0
+    assert_same_parameters(parameters(again), parameters(first))
+    # new weights: it trains
+    other = mlp(seed=0).warm_start(first).fit(s, a, s2, rng.uniform(0.5, 1, 500), traj)
+    assert other.diagnostics["model_epochs"] > 0
+
+
+def test_model_bounds_clip_the_sampled_coordinates():
+    rng = np.random.default_rng(23)
+    s, a, s2 = transitions(300, rng, *linear_system(rng))
+    free = budget(5, seed=0).fit(s, a, s2, np.ones(300))
+    bounded = budget(5, seed=0, bounds={3: (-0.1, 0.1)}).fit(s, a, s2, np.ones(300))
+    x_free = free.sample(s, a, np.random.default_rng(0))
+    x_bounded = bounded.sample(s, a, np.random.default_rng(0))
+    np.testing.assert_array_equal(x_bounded[:, 3], np.clip(x_free[:, 3], -0.1, 0.1))
+    np.testing.assert_array_equal(np.delete(x_bounded, 3, 1), np.delete(x_free, 3, 1))
+    assert np.mean(np.abs(x_free[:, 3]) > 0.1) > 0.5  # power: most samples were clipped
 
 
 @pytest.mark.parametrize(
@@ -399,7 +463,7 @@ def test_invalid_weights_raise(bad):
     rng = np.random.default_rng(11)
     s, a, s2 = transitions(20, rng, *linear_system(rng))
     with pytest.raises(ValueError):
-        mlp(steps=2).fit(s, a, s2, bad(np.ones(20)))
+        budget(2).fit(s, a, s2, bad(np.ones(20)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -541,7 +605,7 @@ def drift_model():
     delta = np.zeros((500, sw.STATE_DIM))
     delta[:, 0] = C
     noisy = states + delta + 1e-7 * rng.standard_normal(delta.shape)
-    return mlp(steps=100, seed=0).fit(states, actions, noisy, np.ones(500))
+    return budget(100, seed=0).fit(states, actions, noisy, np.ones(500))
 
 
 def test_q_closed_form_for_a_constant_drift(swim, drift_model):
@@ -644,6 +708,36 @@ def test_fused_rollouts_equal_the_generic_engine_without_noise(swim, swim_model)
         np.testing.assert_allclose(q, expected, rtol=0, atol=1e-4 * scale)
 
 
+def test_fused_rollouts_clip_the_bounded_joints_as_the_model_samples_them(swim, swim_model):
+    """A model that bounds the joint angles to +-0.05 rad: both engines clip after every step,
+    so the noiseless rollouts still agree; ``off_support`` counts the steps that left the
+    bound (before the clip), and the clip changes Q."""
+    domain, theta, batch = swim
+    quiet = copy.deepcopy(swim_model)
+    quiet.min_log_std = quiet.max_log_std = -40.0
+    bounded = copy.deepcopy(quiet)
+    bounded.bounds = {i: (-0.05, 0.05) for i in sw.JOINTS}
+    domain = copy.copy(domain)
+    domain.policy = copy.copy(domain.policy)
+    domain.policy.std = 1e-12
+    states, actions = pairs(batch, 30)
+    steps = np.full(30, HORIZON)
+    expected = generic_q(
+        domain, bounded, theta, states, actions, steps, 1, np.random.default_rng(0)
+    )
+    stats_: dict = {}
+    q = mlp_rollouts.monte_carlo_q(
+        bounded, domain.policy.weights(theta), domain.policy.std, states, actions, steps,
+        domain.gamma, 1, np.random.default_rng(1), feature_slice=sw.FEATURES, velocity_index=0,
+        dt=sw.DT, control_cost=sw.CONTROL_COST, action_bounds=(sw.ACTION_LOW, sw.ACTION_HIGH),
+        limits=(np.subtract(sw.JOINTS, 2), 0.05), stats=stats_,
+    )  # fmt: skip
+    np.testing.assert_allclose(q, expected, rtol=0, atol=1e-4 * np.abs(expected).max())
+    assert 0.05 < stats_["off_support"] <= 1.0
+    free = generic_q(domain, quiet, theta, states, actions, steps, 1, np.random.default_rng(0))
+    assert np.abs(free - expected).max() > 1e-2
+
+
 def test_fused_rollouts_match_the_generic_engine_in_distribution(swim, swim_model):
     """With noise, each pair's Q from M = 4000 rollouts of either engine estimates the same
     expectation: the difference stays within 4.5 standard errors for every pair."""
@@ -707,3 +801,69 @@ def test_end_to_end_toy_run_is_reproducible():
     # every algorithm moved the policy away from pi_b, and not all in the same way
     assert all(r[1]["ess"] < 4.0 for r in runs.values())
     assert len({r[1]["return"] for r in runs.values()}) > 1
+    # the model-based runs record their fits at every iteration with a gradient, the others not
+    for algorithm, records in runs.items():
+        for r in records:
+            fitted = algorithm in algorithms.MODEL_BASED and r["iteration"] < SMOKE["iterations"]
+            for key in ("model_epochs", "model_lbfgs_rounds", "fit_ess", "off_support"):
+                assert np.isfinite(r[key]) == fitted, (algorithm, r["iteration"], key)
+            # 4 trajectories: none is held out (every 5th is), so there is no held-out score
+            assert np.isnan(r["model_nll"]) and np.isnan(r["model_nmse"])
+            if fitted:
+                assert 0.0 <= r["off_support"] <= 1.0
+                assert 0 < r["fit_ess"] <= batch.mask.sum()
+
+
+def test_the_gradient_check_compares_the_first_gradient_each_run_used():
+    """The check's cosine of every algorithm equals the cosine, with the same reference, of
+    (theta_1 - theta_0) / alpha of that algorithm's run: the gradient the run actually used."""
+    config = SMOKE | {"iterations": 1}
+    batch = experiment.collect_dataset("swimmer", config, n=5, seed=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gradient_check, "REFERENCE_CHUNK", 2)
+        rows = gradient_check.first_gradients("swimmer", config, batch, reference=6)
+    by_name = {r["algorithm"]: r for r in rows}
+    assert all(list(r) == list(rows[0]) for r in rows)  # one table: the same columns in each row
+    assert list(by_name) == [gradient_check.REFERENCE_HALVES, *config["algorithms"]]
+    assert -1 <= by_name[gradient_check.REFERENCE_HALVES]["cosine"] <= 1
+    # rebuild the reference from the check's own generator, as the module does
+    domain = make_domain("swimmer", experiment.domain_params("swimmer", config))
+    theta = np.asarray(batch.meta["behaviour_theta"])
+    generator = experiment.rng(1, 5, 5)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gradient_check, "REFERENCE_CHUNK", 2)  # 3 = 2 + 1 per half
+        halves = [gradient_check._on_policy_gradient(domain, theta, 3, 2.0, generator)]
+        halves.append(gradient_check._on_policy_gradient(domain, theta, 3, 2.0, generator))
+    again = gradient_check.first_gradients("swimmer", config, batch, reference=6)
+    reference = (halves[0] + halves[1]) / 2
+    # the chunk size changes only how the reference's random numbers are drawn
+    assert again[0]["cosine"] != by_name[gradient_check.REFERENCE_HALVES]["cosine"]
+    one_chunk = [experiment.rng(1, 5, 5)]
+    whole = domain.collect(theta, 3, one_chunk[0])
+    expected = algorithms.estimate_gradient(domain, "pgt", theta, whole, 2.0, one_chunk[0])[0]
+    np.testing.assert_allclose(
+        gradient_check._on_policy_gradient(domain, theta, 3, 2.0, experiment.rng(1, 5, 5)),
+        expected,
+    )  # a single chunk is the plain on-policy PGT estimate
+    for name in config["algorithms"]:
+        path: list = []
+        experiment.train("swimmer", config, name, batch, trace=path)
+        used = (path[1] - path[0]) / config["step_size"]
+        assert by_name[name]["cosine"] == pytest.approx(gradient_check.cosine(used, reference))
+        ratio = np.linalg.norm(used) / np.linalg.norm(reference)
+        assert by_name[name]["norm_ratio"] == pytest.approx(ratio)
+        # 5 trajectories: the 5th is held out, so the model-based rows have a held-out score
+        assert np.isfinite(by_name[name]["model_nll"]) == (name in algorithms.MODEL_BASED)
+
+
+def test_joint_limits_are_the_model_files():
+    """JOINTS index the two hinge angles of the state, whose range in MuJoCo's model file is
+    +-JOINT_LIMIT; the domain's model bounds them when model_joint_limits is on."""
+    env = sw.make_env()
+    hinges = [i for i in range(env.model.njnt) if env.model.jnt_limited[i]]
+    assert [env.model.jnt_qposadr[i] for i in hinges] == list(sw.JOINTS)
+    np.testing.assert_allclose(env.model.jnt_range[hinges], [[-sw.JOINT_LIMIT, sw.JOINT_LIMIT]] * 2)
+    assert SwimmerDomain(model_joint_limits=True).make_model().bounds == {
+        i: (-sw.JOINT_LIMIT, sw.JOINT_LIMIT) for i in sw.JOINTS
+    }
+    assert SwimmerDomain(model_joint_limits=False).make_model().bounds == {}

@@ -396,3 +396,49 @@ def test_compute_time_groups_benchmarks_by_env_and_stage(tmp_path):
         ["gridworld", "train", 2, 3.5, 300.0],
     ]
     assert tables.compute_time(tmp_path / "none").empty
+
+
+def test_model_health_on_a_hand_built_table():
+    """Means over runs at iteration 0 and over every fitted iteration; model-free rows and the
+    last iteration (no fit: NaN) are left out."""
+    nan = np.nan
+    rows = []
+    for seed, shift in enumerate((0.0, 2.0)):
+        rows += [
+            ("gamps", 10, seed, 0, -40.0 + shift, 0.1, 900.0, 0.2, 300.0),
+            ("gamps", 10, seed, 1, -44.0 + shift, 0.3, 10.0, 0.4, 100.0),
+            ("gamps", 10, seed, 2, nan, nan, nan, nan, nan),
+            ("pgt", 10, seed, 0, nan, nan, nan, nan, nan),
+        ]
+    columns = ["algorithm", "n_trajectories", "seed", "iteration", *tables.MODEL_METRICS]
+    health = tables.model_health(pd.DataFrame(rows, columns=columns))
+    assert list(health["algorithm"]) == ["gamps"]
+    row = health.iloc[0]
+    assert row["model_nll_first"] == pytest.approx(-39.0)
+    assert row["model_nll_all"] == pytest.approx(-41.0)
+    assert row["model_nmse_all"] == pytest.approx(0.2)
+    assert row["fit_ess_first"] == pytest.approx(900.0)
+    assert row["off_support_all"] == pytest.approx(0.3)
+    assert row["model_epochs_all"] == pytest.approx(200.0) and row["runs"] == 2
+    # curves without model diagnostics (gridworld, minigolf) give an empty table
+    assert tables.model_health(pd.DataFrame(rows, columns=columns).iloc[:, :5]).empty
+
+
+def test_gradient_check_table_summarises_the_cosines_over_seeds():
+    check = pd.DataFrame(
+        {
+            "n_trajectories": [100] * 6,
+            "seed": [0, 0, 1, 1, 2, 2],
+            "algorithm": ["reference_halves", "gamps"] * 3,
+            "cosine": [0.99, 0.5, 0.97, -0.2, 0.98, 0.8],
+            "norm_ratio": [1.0, 2.0, 1.0, 6.0, 1.0, 1.0],
+        }
+    )
+    table = tables.gradient_check_table(check)
+    assert list(table["algorithm"]) == ["reference_halves", "gamps"]
+    gamps = table.iloc[1]
+    assert gamps["cosine_mean"] == pytest.approx(0.366666, abs=1e-5)
+    assert gamps["cosine_std"] == pytest.approx(np.std([0.5, -0.2, 0.8], ddof=1))
+    assert gamps["cosine_min"] == pytest.approx(-0.2)
+    assert gamps["positive"] == pytest.approx(2 / 3)
+    assert gamps["norm_ratio_median"] == pytest.approx(2.0) and gamps["seeds"] == 3

@@ -168,14 +168,17 @@ def fit_weighted(
     previous: M | None = None,
 ) -> M:
     """The domain's model class fitted on every valid transition of the batch with per-step
-    weights [N, T]; an iterative fit starts from ``previous`` (``warm_start``)."""
+    weights [N, T]; an iterative fit starts from ``previous`` (``warm_start``) and may hold out
+    whole trajectories (each transition carries its trajectory's index)."""
     keep = batch.mask
     model = domain.make_model().warm_start(previous)
+    trajectory = np.broadcast_to(np.arange(batch.n)[:, None], keep.shape)
     return model.fit(
         batch.states[:, :-1][keep],
         batch.actions[keep],
         batch.states[:, 1:][keep],
         step_weights[keep],
+        trajectory[keep],
     )
 
 
@@ -247,6 +250,7 @@ def batch_policy_search(
             stopped = True  # footnote 5: keep this policy for the remaining iterations
         records.append(
             {"iteration": k, **metrics, "ess": ess, "degenerate": degenerate, "stopped": stopped}
+            | dict.fromkeys(domain.diagnostic_keys, np.nan)
         )
         if trace is not None:
             trace.append(theta.copy())
@@ -269,6 +273,8 @@ def batch_policy_search(
                 f"{algorithm}: gradient at theta_{k} (ESS {ess:.3g}; a smaller step_size or "
                 "ess_stop_fraction > 0 keeps pi closer to pi_b)",
             )
+            if model is not None:
+                records[-1].update(domain.diagnostics(model))
             theta = theta + settings.step_size * grad
     return records
 

@@ -56,6 +56,17 @@ class TrajectoryBatch:
     def lengths(self) -> np.ndarray:
         return self.mask.sum(axis=1)
 
+    def subset(self, rows: np.ndarray | slice) -> TrajectoryBatch:
+        """The trajectories ``rows`` (indices or a slice) as a batch, with the same metadata."""
+        return TrajectoryBatch(
+            self.states[rows],
+            self.actions[rows],
+            self.rewards[rows],
+            self.mask[rows],
+            self.behaviour_log_prob[rows],
+            self.meta,
+        )
+
     def discounted_returns(self, gamma: float) -> np.ndarray:
         """sum_t gamma^t r_t of each trajectory, shape [N]."""
         return self.rewards @ gamma ** np.arange(self.horizon)

@@ -16,16 +16,23 @@ from numpy.typing import ArrayLike
 class TransitionModel(Protocol):
     """A model class of Algorithm 1 (line 4).
 
-    ``fit(states, actions, next_states, weights)`` maximises
+    ``fit(states, actions, next_states, weights, groups)`` maximises
     sum_i sum_t omega_t^i log p_hat(s_{t+1}^i | s_t^i, a_t^i) over the class (Eq. 3) and returns
-    the model; ``sample(states, actions, rng)`` draws next states for whole arrays;
+    the model (``groups``, the trajectory index i of every transition, lets an iterative fit hold
+    out whole trajectories; closed-form fits ignore it); ``sample(states, actions, rng)`` draws
+    next states for whole arrays;
     ``log_prob(states, actions, next_states)`` scores transitions; ``warm_start(previous)``
     lets an iterative fit start from the previous iteration's model (a no-op for closed-form
     fits) and returns the model.
     """
 
     def fit(
-        self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray, weights: np.ndarray
+        self,
+        states: np.ndarray,
+        actions: np.ndarray,
+        next_states: np.ndarray,
+        weights: np.ndarray,
+        groups: np.ndarray | None = None,
     ) -> Self: ...
 
     def sample(

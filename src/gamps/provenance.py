@@ -49,11 +49,19 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
     "lower_area_mass": ("collect_dataset-gridworld",),
     "gradient_bias": ("collect_dataset-gridworld", "train-gridworld"),
     "gradient_bias_summary": ("gradient_bias",),
+    "gradient_check": ("collect_dataset-swimmer",),
+    "gradient_check_summary": ("gradient_check",),
     "figure1": ("gridworld_weights",),
     "figure2": ("aggregate-gridworld",),
     "figure3": ("aggregate-minigolf", "aggregate-swimmer"),
     "figure4": ("gradient_bias_summary",),
-    "replication_report": ("lower_area_mass", "aggregate-*", "tables-*", "gradient_bias_summary"),
+    "replication_report": (
+        "lower_area_mass",
+        "aggregate-*",
+        "tables-*",
+        "gradient_bias_summary",
+        "gradient_check_summary",
+    ),
     "provenance": ("replication_report", "figure1", "figure2", "figure3", "figure4"),
 }
 

@@ -25,6 +25,7 @@ PER_ENV_RULES = ("collect_dataset", "train")
 RULES = (
     *PER_ENV_RULES,
     "gradient_bias",
+    "gradient_check",
     "gridworld_weights",
     "lower_area_mass",
     "figure1",
@@ -55,10 +56,13 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
     train: ``env_config``, the domain keys of ``env`` and Algorithm 1's settings.
     gradient_bias: ``env_config``, the gridworld's domain keys, Algorithm 1's settings (it
     recomputes the GAMPS path) and its dataset sizes; ``bias_config``, the gradient_bias section.
+    gradient_check: ``env_config``, the swimmer's domain keys, q_norm, algorithms and
+    reference_trajectories.
     gridworld_weights, lower_area_mass: ``env_config``, the gridworld's domain keys, q_norm and
     figure1_trajectories.
     figure1: ``actions``, the two actions drawn, and ``note``. figure2-4: ``note``, the config's
-    scale note printed on the figure. replication_report: ``name`` and ``note``.
+    scale note printed on the figure. replication_report: ``name``, ``note`` and ``reference``
+    (the gradient check's reference_trajectories, which its text names).
     """
     grid = config["gridworld"]
     figure1_data = (*DOMAIN_KEYS["gridworld"], "q_norm", "figure1_trajectories")
@@ -72,6 +76,9 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
     elif rule == "gradient_bias":
         keys = (*DOMAIN_KEYS["gridworld"], *SETTINGS_KEYS, "n_trajectories")
         params = {"env_config": _keys(grid, *keys), "bias_config": config["gradient_bias"]}
+    elif rule == "gradient_check":
+        keys = (*DOMAIN_KEYS["swimmer"], "q_norm", "algorithms", "reference_trajectories")
+        params = {"env_config": _keys(config["swimmer"], *keys)}
     elif rule in ("gridworld_weights", "lower_area_mass"):
         params = {"env_config": _keys(grid, *figure1_data)}
     elif rule == "figure1":
@@ -79,7 +86,11 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
     elif rule in ("figure2", "figure3", "figure4"):
         params = {"note": config["scale_note"]}
     elif rule == "replication_report":
-        params = {"name": config["name"], "note": config["scale_note"]}
+        params = {
+            "name": config["name"],
+            "note": config["scale_note"],
+            "reference": config["swimmer"]["reference_trajectories"],
+        }
     else:
         raise ValueError(f"rule {rule!r} reads no setting (known rules: {', '.join(RULES)})")
     return canonical(params)

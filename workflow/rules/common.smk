@@ -27,6 +27,7 @@ def fig(path):
 DATASET = res("{env}/data/N{n}_seed{seed}")
 RUN = res("{env}/runs/{algo}/N{n}_seed{seed}.csv")
 BIAS_SEED = res("gridworld/gradient_bias/seed{seed}.csv")
+GRADIENT_CHECK = res("swimmer/gradient_check/N{n}_seed{seed}.csv")
 
 
 def alternatives(values):

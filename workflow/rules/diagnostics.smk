@@ -95,3 +95,55 @@ rule figure4:
 rule fig4:
     input:
         rules.figure4.output,
+
+
+# Beyond the paper: each algorithm's first gradient on the Swimmer against an on-policy reference.
+rule gradient_check:
+    input:
+        stamp=stamp("gradient_check"),
+        data=expand(
+            rules.collect_dataset.output.data, env="swimmer", allow_missing=True
+        ),
+        meta=expand(
+            rules.collect_dataset.output.meta, env="swimmer", allow_missing=True
+        ),
+    output:
+        GRADIENT_CHECK,
+    log:
+        res("logs/swimmer/gradient_check/N{n}_seed{seed}.log"),
+    benchmark:
+        res("benchmarks/swimmer/gradient_check/N{n}_seed{seed}.tsv")
+    conda:
+        "../envs/gamps.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=20,
+    params:
+        **rule_params("gradient_check", config),
+    script:
+        "../scripts/gradient_check.py"
+
+
+rule gradient_check_summary:
+    input:
+        stamp=stamp("gradient_check_summary"),
+        seeds=expand(
+            GRADIENT_CHECK,
+            n=config["swimmer"]["n_trajectories"],
+            seed=range(config["swimmer"]["seeds"]),
+        ),
+    output:
+        res("swimmer/gradient_check.csv"),
+    log:
+        res("logs/swimmer/gradient_check_summary.log"),
+    benchmark:
+        res("benchmarks/swimmer/gradient_check_summary.tsv")
+    conda:
+        "../envs/gamps.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/gradient_check_summary.py"

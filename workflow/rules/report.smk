@@ -76,6 +76,7 @@ rule replication_report:
             rules.tables.output.comparisons_markdown, env=TABLE_ENVS
         ),
         beyond=rules.gradient_bias_summary.output.markdown,
+        gradient_check=rules.gradient_check_summary.output[0],
     output:
         report=report(
             res("REPORT.md"),

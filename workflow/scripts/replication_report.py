@@ -20,6 +20,20 @@ def weight_table(path):
     return render.weight_health_markdown(tables.weight_health(pd.read_csv(path)))
 
 
+def model_sections() -> dict[str, str]:
+    sections = {}
+    for env, path in zip(envs, sm.input.curves, strict=True):
+        health = tables.model_health(pd.read_csv(path))
+        if len(health):
+            check = ""
+            if env == "swimmer":
+                check_table = tables.gradient_check_table(pd.read_csv(sm.input.gradient_check))
+                check = render.gradient_check_markdown(check_table)
+            markdown = render.model_health_markdown(health)
+            sections[env] = report.model_section(env, markdown, check, sm.params.reference)
+    return sections
+
+
 outcomes = by_env(sm.input.outcomes, pd.read_csv)
 comparisons = by_env(sm.input.comparisons, pd.read_csv)
 statements = claims.evaluate_claims(pd.read_csv(sm.input.masses), outcomes, comparisons)
@@ -39,5 +53,6 @@ text = report.assemble(
     sm.params.results,
     sm.params.figures,
     sm.params.note,
+    model_sections(),
 )
 io.atomic_write_text(sm.output.report, text)

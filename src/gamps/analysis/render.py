@@ -394,3 +394,42 @@ def compute_markdown(compute: pd.DataFrame) -> str:
         *_table(header, "llrrr", rows),
     ]
     return "\n".join(lines) + "\n"
+
+
+def model_health_markdown(health: pd.DataFrame) -> str:
+    """``tables.model_health`` as Markdown: the fit at pi_b (k = 0) and the mean over all fits
+    ("–" where nothing was held out)."""
+    header = ["N", "algorithm", "held-out NLL (nats) k = 0", "all k", "held-out nMSE k = 0"]
+    header += ["all k", "fit ESS k = 0", "all k", "rollout steps off support k = 0", "all k"]
+    header += ["epochs (all k)", "runs"]
+    formats = {"model_nll": ".2f", "model_nmse": ".4f", "fit_ess": ".0f", "off_support": ".1%"}
+
+    def cell(value: float, spec: str) -> str:
+        return "–" if pd.isna(value) else format(value, spec)
+
+    rows = [
+        [str(r["n_trajectories"]), algorithms.label(r["algorithm"])]
+        + [cell(r[f"{m}_{at}"], spec) for m, spec in formats.items() for at in ("first", "all")]
+        + [cell(r["model_epochs_all"], ".0f"), str(r["runs"])]
+        for r in health.to_dict("records")
+    ]
+    return "\n".join(_table(header, "rlrrrrrrrrrr", rows)) + "\n"
+
+
+def gradient_check_markdown(table: pd.DataFrame) -> str:
+    """``tables.gradient_check_table`` as Markdown."""
+    header = ["N", "gradient", "cosine with reference", "min", "seeds > 0", "norm / reference"]
+    rows = [
+        [
+            str(r["n_trajectories"]),
+            "reference: one half vs the other"
+            if r["algorithm"] == "reference_halves"
+            else algorithms.label(r["algorithm"]),
+            _pm(r["cosine_mean"], r["cosine_std"]),
+            f"{r['cosine_min']:.2f}",
+            f"{r['positive']:.0%} of {r['seeds']}",
+            f"{r['norm_ratio_median']:.2f}",
+        ]
+        for r in table.to_dict("records")
+    ]
+    return "\n".join(_table(header, "rlrrrr", rows)) + "\n"

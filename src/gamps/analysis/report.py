@@ -70,12 +70,14 @@ def assemble(
     results: str = "results",
     figures: str = "../paper_figures",
     note: str = "",
+    model_sections: dict[str, str] | None = None,
 ) -> str:
     """The whole report as Markdown, from the claims' ``summary`` and ``statements``, the rendered
     tables of each environment (outcomes, comparisons, weight health), the 'Beyond the paper'
     section, the provenance ``info`` and ``compute`` (``tables.compute_time``). ``results`` is
     the results root and ``figures`` the figures' folder relative to it; a non-empty ``note``
-    (the config's scale note) opens the report."""
+    (the config's scale note) opens the report. ``model_sections`` (env -> Markdown: the health
+    of the fitted models and of the first gradients) close the claim section of their env."""
     out = ["# GAMPS replication report", ""]
     if note:
         out += [f"> **{note}**", ""]
@@ -109,10 +111,39 @@ def assemble(
                 "",
                 weight_tables[env],
             ]
+        if claim != 1 and env in (model_sections or {}):
+            out += [(model_sections or {})[env]]
     if beyond:
         out += [beyond.replace("### ", "## ", 1), ""]
     out += _provenance_section(info, compute)
     return "\n".join(out).rstrip() + "\n"
+
+
+def model_section(env: str, health: str, gradient_check: str, reference: int) -> str:
+    """The Markdown of ``model_sections[env]``: the rendered model health and gradient check."""
+    out = [
+        f"#### {env}: the fitted models, on held-out trajectories",
+        "",
+        "Every fit of Eq. 3 holds out every 5th trajectory of the dataset and stops when the NLL "
+        "of those, weighted like the fit, stops improving; the table gives that held-out NLL per "
+        "transition (nats, all state coordinates), the normalised MSE of the predicted mean "
+        "change (1 = no better than the mean), the effective number of transitions behind the "
+        "fit's weights, and the share of the model-rollout steps of Eq. 4 that put a joint "
+        "beyond its ±100° stop (counted before the model's clip to the range).",
+        "",
+        health,
+    ]
+    if gradient_check:
+        out += [
+            f"#### {env}: each algorithm's first gradient against an on-policy reference",
+            "",
+            "At π_b (iteration 0, where every run starts), the gradient each algorithm used, "
+            f"against the PGT estimate from {reference:,} fresh trajectories of π_b; the first "
+            "row is the reference's own noise (the cosine between its two halves).",
+            "",
+            gradient_check,
+        ]
+    return "\n".join(out)
 
 
 def _provenance_section(info: dict[str, str], compute: pd.DataFrame) -> list[str]:

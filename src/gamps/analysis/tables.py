@@ -465,3 +465,46 @@ def compute_time(benchmark_dir: str | PathLike) -> pd.DataFrame:
         .agg(jobs=("seconds", "size"), seconds=("seconds", "sum"), max_rss_mb=("max_rss_mb", "max"))
         .reset_index()
     )
+
+
+# --------------------------------------------------------------------------- model health
+
+#: Per-iteration model diagnostics summarised by ``model_health`` (columns of the curves of a
+#: domain that records them, e.g. the swimmer).
+MODEL_METRICS = ("model_nll", "model_nmse", "fit_ess", "off_support", "model_epochs")
+
+
+def model_health(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per N and model-based algorithm: the mean over runs of each of ``MODEL_METRICS`` at
+    iteration 0 (``<metric>_first``, the fit at pi_b) and over every iteration with a fit
+    (``<metric>_all``). Empty when the curves have no model diagnostics; the held-out scores are
+    NaN when no trajectory was held out (fewer than 5)."""
+    if "model_epochs" not in curves:
+        return pd.DataFrame()
+    fitted = curves[curves["model_epochs"].notna()]
+    by = ["n_trajectories", "algorithm"]
+    metrics = list(MODEL_METRICS)
+    first = fitted[fitted["iteration"] == 0].groupby(by)[metrics].mean().add_suffix("_first")
+    overall = fitted.groupby(by)[metrics].mean().add_suffix("_all")
+    out = first.join(overall).sort_index(key=algorithm_order).reset_index()
+    out["runs"] = fitted.groupby(by)["seed"].nunique().sort_index(key=algorithm_order).to_numpy()
+    return out
+
+
+def gradient_check_table(check: pd.DataFrame) -> pd.DataFrame:
+    """Per N and algorithm (the reference's two halves first): the cosine of the first gradient
+    with the on-policy reference over seeds (mean, std, min, share of seeds with a positive
+    cosine) and the median ratio of its norm to the reference's."""
+    by = ["n_trajectories", "algorithm"]
+    grouped = check.groupby(by, sort=False)
+    out = pd.DataFrame(
+        {
+            "cosine_mean": grouped["cosine"].mean(),
+            "cosine_std": grouped["cosine"].std(ddof=1),
+            "cosine_min": grouped["cosine"].min(),
+            "positive": grouped["cosine"].apply(lambda c: float(np.mean(c > 0))),
+            "norm_ratio_median": grouped["norm_ratio"].median(),
+            "seeds": grouped["seed"].nunique(),
+        }
+    )
+    return out.reset_index()

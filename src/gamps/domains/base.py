@@ -33,6 +33,9 @@ class Domain(ABC, Generic[ModelT]):
 
     #: The environment's name in the config and in every output path.
     name: ClassVar[str]
+    #: Per-iteration diagnostics of the model-based algorithms (``diagnostics``), columns of
+    #: every run of the domain (NaN where an algorithm fits no model).
+    diagnostic_keys: ClassVar[tuple[str, ...]] = ()
     gamma: float
     horizon: int
     policy: Policy
@@ -74,6 +77,10 @@ class Domain(ABC, Generic[ModelT]):
     @abstractmethod
     def evaluate(self, theta: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
         """J(theta) in the real environment as ``{"return": ...}``, plus any further metrics."""
+
+    def diagnostics(self, model: ModelT) -> dict[str, float]:
+        """The ``diagnostic_keys`` of an iteration whose gradient used ``model``."""
+        return {}
 
     def set_threads(self, threads: int) -> None:  # noqa: B027 (optional hook, no-op by default)
         """Threads for the domain's numerical back end (torch); numpy domains ignore it."""

@@ -28,7 +28,12 @@ class ActionEffectModel:
         return self
 
     def fit(
-        self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray, weights: np.ndarray
+        self,
+        states: np.ndarray,
+        actions: np.ndarray,
+        next_states: np.ndarray,
+        weights: np.ndarray,
+        groups: np.ndarray | None = None,
     ) -> ActionEffectModel:
         effects = dyn.effect_of_transition(states, next_states)
         weights = check_weights(weights)

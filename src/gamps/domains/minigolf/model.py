@@ -53,7 +53,12 @@ class LinearGaussianModel:
         return np.clip(psi @ self.kappa, self.min_log_std, self.max_log_std)
 
     def fit(
-        self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray, weights: np.ndarray
+        self,
+        states: np.ndarray,
+        actions: np.ndarray,
+        next_states: np.ndarray,
+        weights: np.ndarray,
+        groups: np.ndarray | None = None,
     ) -> LinearGaussianModel:
         weights = check_weights(weights).ravel()
         psi = self.features(states, actions).reshape(-1, self.n_features)

@@ -35,6 +35,14 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
     features, the model the torch ``MLPGaussianModel`` with the fused rollouts of ``rollouts``."""
 
     name = "swimmer"
+    diagnostic_keys = (
+        "model_nll",
+        "model_nmse",
+        "model_epochs",
+        "model_lbfgs_rounds",
+        "fit_ess",
+        "off_support",
+    )
     policy: GaussianPolicy
     reward_and_done = staticmethod(sw.reward_and_done)
 
@@ -46,9 +54,13 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
         behaviour_weight_std: float = 0.1,
         rollouts: int = 5,
         evaluation_episodes: int = 20,
-        model_steps: int = 300,
-        model_warm_steps: int = 60,
-        model_learning_rate: float = 3e-3,
+        model_learning_rate: float = 1e-2,
+        model_batch_size: int = 1024,
+        model_max_epochs: int = 2000,
+        model_patience: int = 100,
+        model_polish: int = 100,
+        model_holdout: float = 0.2,
+        model_joint_limits: bool = True,
     ):
         self.gamma = gamma
         self.horizon = horizon
@@ -57,10 +69,15 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
         self.rollouts = rollouts
         self.evaluation_episodes = evaluation_episodes
         self.model_settings: dict[str, Any] = {
-            "steps": model_steps,
-            "warm_steps": model_warm_steps,
             "learning_rate": model_learning_rate,
+            "batch_size": model_batch_size,
+            "max_epochs": model_max_epochs,
+            "patience": model_patience,
+            "polish": model_polish,
+            "holdout": model_holdout,
         }
+        self.model_joint_limits = model_joint_limits
+        self._off_support = np.nan
         self.model_seed = 0
         self.threads = 1
         self._envs: list = []
@@ -103,9 +120,20 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
         from .model import MLPGaussianModel, set_threads
 
         set_threads(self.threads)
+        bounds = {i: (-sw.JOINT_LIMIT, sw.JOINT_LIMIT) for i in sw.JOINTS}
         return MLPGaussianModel(
-            sw.FEATURES, sw.ACTION_LOW, sw.ACTION_HIGH, seed=self.model_seed, **self.model_settings
+            sw.FEATURES,
+            sw.ACTION_LOW,
+            sw.ACTION_HIGH,
+            seed=self.model_seed,
+            bounds=bounds if self.model_joint_limits else None,
+            **self.model_settings,
         )
+
+    def diagnostics(self, model: MLPGaussianModel) -> dict[str, float]:
+        """The fit's record (held-out NLL and nMSE, epochs, ESS of its weights) and the fraction
+        of the last Q computation's model steps that put a joint beyond its limit."""
+        return model.diagnostics | {"off_support": self._off_support}
 
     def rollout_q(
         self,
@@ -119,7 +147,8 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
         """Eq. 4 by the fused engine of ``rollouts`` (the same law as the generic one)."""
         from .rollouts import monte_carlo_q as fused_monte_carlo_q
 
-        return fused_monte_carlo_q(
+        stats: dict[str, float] = {}
+        q = fused_monte_carlo_q(
             model,
             self.policy.weights(theta),
             self.policy.std,
@@ -134,7 +163,11 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
             dt=sw.DT / sw.FORWARD_WEIGHT,
             control_cost=sw.CONTROL_COST,
             action_bounds=(sw.ACTION_LOW, sw.ACTION_HIGH),
+            limits=(np.subtract(sw.JOINTS, sw.FEATURES.start), sw.JOINT_LIMIT),
+            stats=stats,
         )
+        self._off_support = stats["off_support"]
+        return q
 
     def evaluate(self, theta: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
         """J(theta) from ``evaluation_episodes`` real episodes of pi_theta."""

@@ -19,6 +19,8 @@ STATE_DIM = 10
 ACTION_DIM = 2
 ACTION_LOW, ACTION_HIGH = -1.0, 1.0
 FEATURES = slice(2, STATE_DIM)  # joint angles and velocities: the 8 usual features
+JOINTS = (3, 4)  # the two hinge angles in the state
+JOINT_LIMIT = float(np.deg2rad(100.0))  # each hinge stops at +-100 degrees (the model file's range)
 
 
 def make_env():

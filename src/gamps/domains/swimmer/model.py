@@ -2,16 +2,21 @@
 from a 2-layer MLP (32 tanh units each) of the state features and the clipped action, predicting
 the change of every state coordinate; fitted by the weighted maximum likelihood of Eq. 3 in torch.
 
-Inputs and targets are standardised with the weighted moments of the training data. Training is
-full-batch Adam for a fixed budget of steps, from a seeded initialisation or warm-started from
-the previous iteration's model (Algorithm 1 refits at every iteration with new weights), so a fit
-is deterministic given its seed and thread count. Sampling runs without autograd in float32,
-drawing its noise from the caller's numpy generator.
+Inputs and targets are standardised with the weighted moments of the first fit's data. Each fit
+runs to convergence on held-out trajectories (``fit``): Adam on minibatches with a step size
+halved on plateaus and early stopping, then full-batch L-BFGS rounds, keeping the network with
+the best held-out NLL. It starts from a seeded initialisation or from the previous iteration's
+network and standardisation (Algorithm 1 refits at every iteration with new weights), so a fit is
+deterministic given its seed and thread count. Known ranges of state coordinates (``bounds``,
+the Swimmer's joint stops) clip what the model samples. Sampling runs without autograd in
+float32, drawing its noise from the caller's numpy generator.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+from collections.abc import Callable
 from typing import cast
 
 import numpy as np
@@ -20,6 +25,12 @@ from torch import nn
 
 from ...models import check_weights
 
+#: The least decrease of the held-out loss (standardised nats per transition) that counts as an
+#: improvement for early stopping.
+MIN_IMPROVEMENT = 1e-4
+#: Iterations of one L-BFGS round, and the rounds without a held-out improvement that end it.
+LBFGS_ITERATIONS = 20
+LBFGS_PATIENCE = 3
 #: Pre-activation of the constant hidden unit of ``rollout_layers``: tanh(20) is 1.0 in float32.
 BIAS_UNIT = 20.0
 
@@ -31,32 +42,50 @@ class MLPGaussianModel:
         action_low: float,
         action_high: float,
         hidden: int = 32,
-        steps: int = 300,
-        warm_steps: int = 60,
         learning_rate: float = 3e-3,
+        batch_size: int = 512,
+        max_epochs: int = 2000,
+        patience: int = 100,
+        holdout: float = 0.2,
+        polish: int = 100,
         seed: int = 0,
         min_log_std: float = -6.0,
         max_log_std: float = 2.0,
+        bounds: dict[int, tuple[float, float]] | None = None,
     ):
         self.feature_slice = feature_slice
         self.action_low, self.action_high = action_low, action_high
-        self.hidden, self.steps, self.warm_steps = hidden, steps, warm_steps
-        self.learning_rate = learning_rate
+        self.hidden = hidden
+        self.learning_rate, self.batch_size = learning_rate, batch_size
+        self.max_epochs, self.patience, self.holdout = max_epochs, patience, holdout
         self.seed = seed
+        self.polish = polish
         self.min_log_std, self.max_log_std = min_log_std, max_log_std
+        #: Known ranges of state coordinates (index -> (low, high)) that samples are clipped to.
+        self.bounds = dict(bounds or {})
         self.net: nn.Sequential | None = None
-        # The weighted moments of the last fit's inputs and targets (set by ``fit``).
+        # The weighted moments of the first fit's inputs and targets (set by ``fit``; a
+        # warm-started fit keeps its predecessor's, so the network's function carries over).
         self.x_shift = self.x_scale = self.y_shift = self.y_scale = np.zeros(0)
+        #: The last fit's record: held-out NLL and normalised MSE, epochs, ESS of its weights.
+        self.diagnostics: dict[str, float] = {}
         self._rollout_layers: tuple | None = None
+        # A digest of the last fit's data, weights and held-out set.
+        self._problem = ""
 
     def _inputs(self, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         a = np.clip(actions, self.action_low, self.action_high)
         return np.concatenate([np.asarray(states)[..., self.feature_slice], a], axis=-1)
 
     def warm_start(self, previous: MLPGaussianModel | None) -> MLPGaussianModel:
-        """Start the next fit from ``previous``'s network (a copy: ``previous`` is unchanged)."""
+        """Start the next fit from ``previous``'s network and standardisation (copies:
+        ``previous`` is unchanged). Keeping the standardisation keeps the network's function, so
+        the fit starts where the previous one ended."""
         if previous is not None and previous.net is not None:
             self.net = copy.deepcopy(previous.net)
+            self._problem, self.diagnostics = previous._problem, previous.diagnostics
+            self.x_shift, self.x_scale = previous.x_shift, previous.x_scale
+            self.y_shift, self.y_scale = previous.y_shift, previous.y_scale
         return self
 
     def _build(self, n_in: int, n_out: int) -> nn.Sequential:
@@ -78,34 +107,139 @@ class MLPGaussianModel:
         mean, log_std = out.chunk(2, dim=-1)
         return mean, log_std.clamp(self.min_log_std, self.max_log_std)
 
+    def held_out(self, groups: np.ndarray) -> np.ndarray:
+        """Which transitions the fit holds out: those of every k-th group (trajectory), with
+        k = round(1 / holdout), so about ``holdout`` of the trajectories; none if holdout is 0."""
+        if self.holdout <= 0:
+            return np.zeros(len(groups), dtype=bool)
+        _, index = np.unique(groups, return_inverse=True)
+        k = max(2, round(1 / self.holdout))
+        return index % k == k - 1
+
     def fit(
-        self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray, weights: np.ndarray
+        self,
+        states: np.ndarray,
+        actions: np.ndarray,
+        next_states: np.ndarray,
+        weights: np.ndarray,
+        groups: np.ndarray | None = None,
     ) -> MLPGaussianModel:
+        """Eq. 3's weighted MLE by Adam on shuffled minibatches, with early stopping.
+
+        The transitions of every k-th trajectory (``groups``: a trajectory index per transition;
+        without it every weighted transition is its own group) are held out. After every epoch the
+        weighted NLL of the held-out transitions is measured; the step size halves after
+        ``patience // 4`` epochs without an improvement, training stops after ``patience`` such
+        epochs (or ``max_epochs``), and the network with the best held-out NLL is kept. A
+        warm-started fit counts its starting network as a candidate, so a refit never ends worse
+        on the held-out set than where it started; one on the same transitions, weights and
+        held-out set as its predecessor (ML's refits) keeps the predecessor's network as it is."""
         weights = check_weights(weights).ravel()
         keep = weights > 0
         if not keep.any():
             raise ValueError("cannot fit a model: every transition has zero weight")
+        groups = np.arange(keep.sum()) if groups is None else np.asarray(groups)[keep]
+        test = self.held_out(groups)
+        if test.all() or not test.any():
+            test = np.zeros_like(test)  # too few groups to hold any out: train on everything
         x = self._inputs(states, actions).reshape(len(weights), -1)[keep]
         y = (np.asarray(next_states) - np.asarray(states)).reshape(len(weights), -1)[keep]
-        w = weights[keep] / weights[keep].sum()
-        self.x_shift, self.x_scale = _weighted_moments(x, w)
-        self.y_shift, self.y_scale = _weighted_moments(y, w)
-        xt = torch.as_tensor((x - self.x_shift) / self.x_scale, dtype=torch.float32)
-        yt = torch.as_tensor((y - self.y_shift) / self.y_scale, dtype=torch.float32)
-        wt = torch.as_tensor(w, dtype=torch.float32)
-        steps = self.steps
+        w = weights[keep]
         if self.net is None:
-            self.net = net = self._build(x.shape[1], y.shape[1])
-        else:
-            net, steps = self.net, self.warm_steps
-        optimiser = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
-        for _ in range(steps):
-            optimiser.zero_grad()
-            loss = self._loss(xt, yt, wt)
-            loss.backward()
-            optimiser.step()
+            self.x_shift, self.x_scale = _weighted_moments(x, w / w.sum())
+            self.y_shift, self.y_scale = _weighted_moments(y, w / w.sum())
+            self.net = self._build(x.shape[1], y.shape[1])
+
+        def tensors(rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            return (
+                torch.as_tensor((x[rows] - self.x_shift) / self.x_scale, dtype=torch.float32),
+                torch.as_tensor((y[rows] - self.y_shift) / self.y_scale, dtype=torch.float32),
+                torch.as_tensor(w[rows] / w[rows].sum(), dtype=torch.float32),
+            )
+
+        train = ~test
+        problem = hashlib.sha256(b"".join(a.tobytes() for a in (x, y, w, test))).hexdigest()
+        if problem == self._problem:
+            # The previous fit solved this very problem (ML's weights never change): keep it.
+            self._fold()
+            self.diagnostics = self.diagnostics | {"model_epochs": 0.0, "model_lbfgs_rounds": 0.0}
+            return self
+        self._problem = problem
+        validation = tensors(test) if test.any() else None
+        epochs, rounds = self._train(*tensors(train), validation)
         self._fold()
+        self.diagnostics = {
+            "model_epochs": float(epochs),
+            "model_lbfgs_rounds": float(rounds),
+            "fit_ess": float(w.sum() ** 2 / (w**2).sum()),
+        }
+        self.diagnostics |= self.held_out_metrics(x[test], y[test], w[test])
         return self
+
+    def _train(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        w: torch.Tensor,
+        validation: tuple[torch.Tensor, ...] | None,
+    ) -> tuple[int, int]:
+        """Adam on minibatches until the held-out loss stops improving, then L-BFGS rounds until
+        it stops improving again; the best network is kept. Returns (epochs, L-BFGS rounds).
+        Without a held-out set the training loss itself is watched."""
+        assert self.net is not None
+        net = self.net
+        best = _BestState(net, lambda: self._loss(*(validation or (x, y, w))))
+        generator = torch.Generator().manual_seed(self.seed)
+        optimiser = torch.optim.Adam(net.parameters(), lr=self.learning_rate, fused=True)
+        epoch = 0
+        while epoch < self.max_epochs and best.since < self.patience:
+            epoch += 1
+            for rows in torch.randperm(len(w), generator=generator).split(self.batch_size):
+                optimiser.zero_grad()
+                # The minibatch's share of the weighted loss, scaled to the whole set: unbiased.
+                loss = self._loss(x[rows], y[rows], w[rows]) * (len(w) / len(rows))
+                loss.backward()
+                optimiser.step()
+            if not best.update() and best.since % max(1, self.patience // 4) == 0:
+                for group in optimiser.param_groups:
+                    group["lr"] *= 0.5
+        best.restore()
+        lbfgs = torch.optim.LBFGS(
+            net.parameters(),
+            max_iter=LBFGS_ITERATIONS,
+            history_size=20,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=1e-9,
+            tolerance_change=1e-12,
+        )
+
+        def closure() -> torch.Tensor:
+            lbfgs.zero_grad()
+            loss = self._loss(x, y, w)
+            loss.backward()
+            return loss
+
+        best.since, rounds = 0, 0
+        while rounds < self.polish and best.since < LBFGS_PATIENCE:
+            rounds += 1
+            lbfgs.step(closure)
+            best.update()
+        best.restore()
+        return epoch, rounds
+
+    def held_out_metrics(self, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str, float]:
+        """The weighted NLL per transition (nats, raw units) and the normalised MSE of the mean
+        change (weighted MSE over the weighted variance of each coordinate's change, averaged
+        over coordinates) on raw inputs x and changes y; NaN without held-out transitions."""
+        if len(w) == 0:
+            return {"model_nll": np.nan, "model_nmse": np.nan}
+        w = w / w.sum()
+        mean, std = self._mean_std_inputs(x)
+        z = (y - mean) / std
+        nll = np.sum(0.5 * z**2 + np.log(std) + 0.5 * np.log(2 * np.pi), axis=-1)
+        variance = w @ (y - w @ y) ** 2
+        nmse = np.mean(w @ (mean - y) ** 2 / np.where(variance > 0, variance, 1.0))
+        return {"model_nll": float(w @ nll), "model_nmse": float(nmse)}
 
     def _fold(self) -> None:
         """Fold the standardisation into the first and last layers, so that sampling maps raw
@@ -160,10 +294,13 @@ class MLPGaussianModel:
         nll = log_std + 0.5 * ((y - mean) * torch.exp(-log_std)) ** 2
         return (w[:, None] * nll).sum()
 
-    @torch.inference_mode()
     def mean_std(self, states: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = (self._inputs(states, actions) - self.x_shift) / self.x_scale
-        mean, log_std = self._heads(torch.as_tensor(x, dtype=torch.float32))
+        return self._mean_std_inputs(self._inputs(states, actions))
+
+    @torch.inference_mode()
+    def _mean_std_inputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = torch.as_tensor((x - self.x_shift) / self.x_scale, dtype=torch.float32)
+        mean, log_std = self._heads(z)
         return (mean.numpy() * self.y_scale + self.y_shift, np.exp(log_std.numpy()) * self.y_scale)
 
     def log_prob(
@@ -193,7 +330,36 @@ class MLPGaussianModel:
         log_std.clamp_(self.min_log_std, self.max_log_std).add_(self._log_y_scale).exp_()
         noise = torch.from_numpy(rng.standard_normal(mean.shape, dtype=np.float32))
         delta = log_std.mul_(noise).add_(mean)
-        return states + delta.numpy()
+        next_states = states + delta.numpy()
+        for i, (low, high) in self.bounds.items():
+            np.clip(next_states[:, i], low, high, out=next_states[:, i])
+        return next_states
+
+
+class _BestState:
+    """The network's parameters with the lowest watched loss so far (the start counts), and how
+    many evaluations have passed since the last improvement of at least MIN_IMPROVEMENT."""
+
+    def __init__(self, net: nn.Module, loss: Callable[[], torch.Tensor]):
+        self.net, self.loss, self.since = net, loss, 0
+        self.value = self._evaluate()
+        self.state = copy.deepcopy(net.state_dict())
+
+    @torch.no_grad()
+    def _evaluate(self) -> float:
+        value = float(self.loss())
+        return value if np.isfinite(value) else np.inf
+
+    def update(self) -> bool:
+        value = self._evaluate()
+        improved = value < self.value - MIN_IMPROVEMENT
+        if value < self.value:
+            self.value, self.state = value, copy.deepcopy(self.net.state_dict())
+        self.since = 0 if improved else self.since + 1
+        return improved
+
+    def restore(self) -> None:
+        self.net.load_state_dict(self.state)
 
 
 def _weighted_moments(values: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

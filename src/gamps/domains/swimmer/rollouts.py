@@ -68,18 +68,28 @@ def monte_carlo_q(
     dt: float,
     control_cost: float,
     action_bounds: tuple[float, float],
+    limits: tuple[np.ndarray, float] | None = None,
+    stats: dict[str, float] | None = None,
 ) -> np.ndarray:
     """Q(s, a) by Eq. 4 for P pairs (states [P, ds], actions [P, da], ``steps`` [P] left before
     the horizon): the mean over M rollouts of sum_k gamma^k r_k, where a rollout takes a in s,
     then a_k ~ N(phi(s_k)^T W, std^2) (``policy_weights`` W [n_features, da]), with the model's
     s_{k+1} = s_k + Delta, Delta ~ N(mu(s_k, clip(a_k)), sigma^2), and the known reward
     r_k = Delta[velocity_index] / dt - control_cost |a_k|^2 (on the action as drawn). The
-    episode never ends early. Returns float64 [P]; 0 where no step is left."""
+    episode never ends early. Coordinates the model bounds (``model.bounds``, by state index)
+    are clipped to their range after every step. ``limits`` (feature rows, bound) names the
+    coordinates whose |value| beyond the bound is off the data's support; ``stats`` then
+    receives ``off_support``, the fraction of model steps that end there (before any clipping).
+    Returns float64 [P]; 0 where no step is left."""
     w1, w2, w3, log_std_bounds, log_y_scale = model.rollout_layers()
     n_features = w1.shape[1] - 1 - np.shape(actions)[-1]
     n_out = w3.shape[0] // 2
     w_pi = torch.as_tensor(np.asarray(policy_weights, dtype=F32).T.copy())
     low, high = action_bounds
+    offset = feature_slice.start or 0
+    clipped = [(i - offset, lo_hi) for i, lo_hi in getattr(model, "bounds", {}).items()]
+    limit_rows, bound = limits if limits is not None else (np.zeros(0, dtype=int), np.inf)
+    outside = total = 0
 
     left = np.repeat(np.asarray(steps, dtype=np.int64), rollouts)
     order = np.argsort(-left, kind="stable")
@@ -126,7 +136,15 @@ def monte_carlo_q(
             reward -= F32(control_cost) * a.sum(axis=0)
             ret[lo : lo + n] += discount * reward
             x[:n_features, :n] += mean[feature_slice]
+            if len(limit_rows):
+                beyond = np.abs(x[limit_rows, :n]) > bound
+                outside += int(np.count_nonzero(beyond.any(axis=0)))
+                total += n
+            for row, (lo_bound, hi_bound) in clipped:
+                np.clip(x[row, :n], lo_bound, hi_bound, out=x[row, :n])
             discount *= gamma
+    if stats is not None:
+        stats["off_support"] = float(outside / total) if total else np.nan
     q = np.empty_like(ret)
     q[order] = ret
     return q.reshape(-1, rollouts).mean(axis=1)
