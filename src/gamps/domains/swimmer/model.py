@@ -83,7 +83,7 @@ class MLPGaussianModel:
         the fit starts where the previous one ended."""
         if previous is not None and previous.net is not None:
             self.net = copy.deepcopy(previous.net)
-            self._problem, self.diagnostics = previous._problem, previous.diagnostics
+            self._problem, self.diagnostics = previous._problem, dict(previous.diagnostics)
             self.x_shift, self.x_scale = previous.x_shift, previous.x_scale
             self.y_shift, self.y_scale = previous.y_shift, previous.y_scale
         return self
@@ -234,12 +234,10 @@ class MLPGaussianModel:
         if len(w) == 0:
             return {"model_nll": np.nan, "model_nmse": np.nan}
         w = w / w.sum()
-        mean, std = self._mean_std_inputs(x)
-        z = (y - mean) / std
-        nll = np.sum(0.5 * z**2 + np.log(std) + 0.5 * np.log(2 * np.pi), axis=-1)
+        log_density, mean = self._log_density(x, y)
         variance = w @ (y - w @ y) ** 2
         nmse = np.mean(w @ (mean - y) ** 2 / np.where(variance > 0, variance, 1.0))
-        return {"model_nll": float(w @ nll), "model_nmse": float(nmse)}
+        return {"model_nll": float(w @ -log_density), "model_nmse": float(nmse)}
 
     def _fold(self) -> None:
         """Fold the standardisation into the first and last layers, so that sampling maps raw
@@ -306,10 +304,14 @@ class MLPGaussianModel:
     def log_prob(
         self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray
     ) -> np.ndarray:
-        mean, std = self.mean_std(states, actions)
         delta = np.asarray(next_states) - np.asarray(states)
-        z = (delta - mean) / std
-        return np.sum(-0.5 * z**2 - np.log(std) - 0.5 * np.log(2 * np.pi), axis=-1)
+        return self._log_density(self._inputs(states, actions), delta)[0]
+
+    def _log_density(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """log p_hat of the changes y given the raw inputs x, and the predicted mean change."""
+        mean, std = self._mean_std_inputs(x)
+        z = (y - mean) / std
+        return np.sum(-0.5 * z**2 - np.log(std) - 0.5 * np.log(2 * np.pi), axis=-1), mean
 
     @torch.inference_mode()
     def sample(
