@@ -66,6 +66,14 @@ def with_change(section: str, key: str, value) -> dict:
             "['minigolf']['evaluation_episodes']",
         ),
         (with_change("gradient_bias", "repetitions", 0), "['gradient_bias']['repetitions']"),
+        (with_change("gridworld", "update", "momentum"), "['gridworld']['update']"),
+        (with_change("minigolf", "step_size", "tunned"), "['minigolf']['step_size']"),
+        (
+            with_change("swimmer", "step_size", {"gamps": 0.1, "trpo": 1}),
+            "['swimmer']['step_size']",
+        ),
+        (with_change("tuning", "gridworld", {"plain": []}), "['tuning']['gridworld']['plain']"),
+        (with_change("tuning", "minigolf", {"seeds": [1000], "plain": [0.1]}), "['tuning']"),
     ],
     ids=[
         "misspelled-key",
@@ -90,6 +98,11 @@ def with_change(section: str, key: str, value) -> dict:
         "short-weight-range",
         "fractional-episodes",
         "zero-bias-repetitions",
+        "unknown-update-rule",
+        "misspelled-tuned",
+        "step-for-unknown-algorithm",
+        "empty-grid",
+        "one-tuning-seed",
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, config, needle):
@@ -98,6 +111,15 @@ def test_bad_config_fails_before_any_job(tmp_path, config, needle):
     output = result.stdout + result.stderr
     assert "Error validating config file" in output
     assert needle in output
+    assert not (tmp_path / "results").exists()
+
+
+def test_tuning_seeds_that_overlap_evaluation_seeds_fail_before_any_job(tmp_path):
+    config = with_change("tuning", "minigolf", {"seeds": [1, 1000], "plain": [0.001]})
+    result = dry_run(tmp_path, config)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "tuning.minigolf.seeds [1] overlap the evaluation seeds 0..1" in output
     assert not (tmp_path / "results").exists()
 
 

@@ -120,17 +120,24 @@ def test_params_are_canonical():
             {"q_norm": 3.0},
             {
                 ("train", "gridworld"),
+                ("tune", "gridworld"),
                 ("gradient_bias", None),
                 ("gridworld_weights", None),
                 ("lower_area_mass", None),
             },
         ),
         ("gradient_bias", {"repetitions": 9}, {("gradient_bias", None)}),
-        ("minigolf", {"iterations": 9}, {("train", "minigolf")}),
+        ("gridworld", {"update": "adam"}, {("train", "gridworld"), ("gradient_bias", None)}),
+        ("minigolf", {"iterations": 9}, {("train", "minigolf"), ("tune", "minigolf")}),
         (
             "swimmer",
             {"model_patience": 9},
-            {("collect_dataset", "swimmer"), ("train", "swimmer"), ("gradient_check", None)},
+            {
+                ("collect_dataset", "swimmer"),
+                ("train", "swimmer"),
+                ("tune", "swimmer"),
+                ("gradient_check", None),
+            },
         ),
         (
             "swimmer",
@@ -141,7 +148,7 @@ def test_params_are_canonical():
         (
             "scale_note",
             "other",
-            {(rule, None) for rule in ("figure1", "figure2", "figure3", "figure4")}
+            {(rule, None) for rule in ("figure1", "figure2", "figure3", "figure4", "figure5")}
             | {("replication_report", None)},
         ),
     ],
@@ -152,6 +159,7 @@ def test_params_are_canonical():
         "step_size",
         "q_norm",
         "bias-repetitions",
+        "update",
         "minigolf-iterations",
         "swimmer-model_patience",
         "swimmer-reference_trajectories",

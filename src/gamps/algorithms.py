@@ -5,7 +5,8 @@ At iteration k, with the fixed dataset D collected by pi_b:
   ML         fit p_hat with unit weights, then as GAMPS;
   REINFORCE  per-trajectory importance-sampled REINFORCE;
   PGT        per-decision importance-sampled policy gradient theorem estimator;
-then theta_{k+1} = theta_k + alpha grad. J(theta_k) is evaluated on the real environment.
+then theta_{k+1} = theta_k + alpha grad (or another update rule: ``ascent``). J(theta_k) is
+evaluated on the real environment.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from . import gradients, weights
+from .ascent import Ascent
 from .data import TrajectoryBatch
 from .models import TransitionModel
 
@@ -122,8 +124,13 @@ def label(name: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     iterations: int
+    #: alpha of line 10; in the config, a number shared by every algorithm, each algorithm's own
+    #: (a mapping), or ``tuned`` (``gamps.tuning``): the run receives its algorithm's.
     step_size: float
     q_norm: float = 2.0
+    #: How the step follows the gradient (``gamps.ascent``): the paper's ``plain`` ascent, or the
+    #: ``normalised`` or ``adam`` readings.
+    update: str = "plain"
     #: Footnote 5: stop when the trajectory-level effective sample size falls below this
     #: fraction of N (0 disables the rule).
     ess_stop_fraction: float = 0.0
@@ -240,6 +247,7 @@ def batch_policy_search(
     records = []
     stopped = False
     model = None
+    ascent = Ascent(settings.update, settings.step_size)
     for k in range(settings.iterations + 1):
         metrics = domain.evaluate(theta, rng if evaluation_rng is None else evaluation_rng(k))
         _require_finite(metrics, f"{algorithm}: evaluation of theta_{k}")
@@ -275,7 +283,7 @@ def batch_policy_search(
             )
             if model is not None:
                 records[-1].update(domain.diagnostics(model))
-            theta = theta + settings.step_size * grad
+            theta = ascent.step(theta, grad)
     return records
 
 

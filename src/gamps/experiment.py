@@ -76,7 +76,10 @@ def train(
     algorithms.get(algorithm)
     domain = make_domain(env, domain_params(env, env_config))
     domain.set_threads(threads)
-    settings = Settings(**{key: env_config[key] for key in SETTINGS_KEYS})
+    settings = Settings(
+        **{key: env_config[key] for key in SETTINGS_KEYS if key in env_config}
+        | {"step_size": step_size_of(env_config["step_size"], algorithm)}
+    )
     n, seed = batch.meta["n_trajectories"], batch.meta["seed"]
     theta0 = np.asarray(batch.meta["behaviour_theta"])
     records = batch_policy_search(
@@ -91,6 +94,21 @@ def train(
     )
     ident = {"algorithm": algorithm, "n_trajectories": n, "seed": seed}
     return [ident | record for record in records]
+
+
+def step_size_of(step_size: float | dict | str, algorithm: str) -> float:
+    """An algorithm's alpha from a config's ``step_size``: the shared number, or its entry of a
+    per-algorithm mapping (``tuned`` is resolved into such a mapping by ``gamps.tuning``)."""
+    if isinstance(step_size, dict):
+        if algorithm not in step_size:
+            raise ValueError(f"step_size names no step for {algorithm!r}: {step_size}")
+        return float(step_size[algorithm])
+    if isinstance(step_size, str):
+        raise ValueError(
+            f"step_size {step_size!r} must be resolved to a number per algorithm first "
+            "(gamps.tuning.resolve_step_sizes)"
+        )
+    return float(step_size)
 
 
 def log_to(path: str | os.PathLike[str]) -> None:

@@ -37,7 +37,7 @@ from .settings import RULES, rule_params
 #: The package's folder; its modules are named by their path relative to its parent.
 PACKAGE = Path(__file__).resolve().parent
 #: Rules run once per environment; their stamps are named ``{rule}-{env}``.
-PER_ENV = ("collect_dataset", "train", "aggregate", "tables")
+PER_ENV = ("collect_dataset", "train", "aggregate", "tables", "tune", "tuning_table")
 #: The stamps each rule's inputs come from: the pipeline's rule graph (a test checks it against
 #: Snakemake's). ``{env}`` is the rule's own environment, ``*`` every environment.
 UPSTREAM: dict[str, tuple[str, ...]] = {
@@ -62,6 +62,9 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
         "gradient_bias_summary",
         "gradient_check_summary",
     ),
+    "tune": (),
+    "tuning_table": ("tune-{env}",),
+    "figure5": ("tuning_table-*",),
     "provenance": ("replication_report", "figure1", "figure2", "figure3", "figure4"),
 }
 

@@ -20,12 +20,13 @@ from .domains import DOMAIN_KEYS
 from .experiment import SETTINGS_KEYS, domain_params
 
 #: Rules whose params depend on the ``{env}`` wildcard (``rule_params(rule, config, env)``).
-PER_ENV_RULES = ("collect_dataset", "train")
+PER_ENV_RULES = ("collect_dataset", "train", "tune")
 #: The rules ``rule_params`` knows; a rule not listed reads no setting of the config.
 RULES = (
     *PER_ENV_RULES,
     "gradient_bias",
     "gradient_check",
+    "figure5",
     "gridworld_weights",
     "lower_area_mass",
     "figure1",
@@ -49,18 +50,29 @@ def _keys(section: dict, *keys: str) -> dict:
     return {key: section[key] for key in keys}
 
 
+def _learning(config: dict, env: str) -> dict:
+    """The domain keys and Algorithm 1's settings of ``env``, with the step size resolved."""
+    from .tuning import resolve_step_size
+
+    section = _keys(config[env], *DOMAIN_KEYS[env], *SETTINGS_KEYS)
+    return section | {"step_size": resolve_step_size(config, env)}
+
+
 def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
     """The params of ``rule``, by name: exactly the settings its script reads, canonical.
 
     collect_dataset: ``domain``, the domain keys of ``env`` (they define its datasets).
-    train: ``env_config``, the domain keys of ``env`` and Algorithm 1's settings.
+    train: ``env_config``, the domain keys of ``env`` and Algorithm 1's settings, the step size
+    resolved (``tuned``: each algorithm's alpha from the committed tuning table).
+    tune: ``env_config``, as for train but without the step size and update rule (the grid
+    point's wildcards), and the dataset sizes; ``seeds``, the tuning seeds.
     gradient_bias: ``env_config``, the gridworld's domain keys, Algorithm 1's settings (it
     recomputes the GAMPS path) and its dataset sizes; ``bias_config``, the gradient_bias section.
     gradient_check: ``env_config``, the swimmer's domain keys, q_norm, algorithms and
     reference_trajectories.
     gridworld_weights, lower_area_mass: ``env_config``, the gridworld's domain keys, q_norm and
     figure1_trajectories.
-    figure1: ``actions``, the two actions drawn, and ``note``. figure2-4: ``note``, the config's
+    figure1: ``actions``, the two actions drawn, and ``note``. figure2-5: ``note``, the config's
     scale note printed on the figure. replication_report: ``name``, ``note`` and ``reference``
     (the gradient check's reference_trajectories, which its text names).
     """
@@ -72,10 +84,14 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
     if rule == "collect_dataset":
         params = {"domain": domain_params(name, config[name])}
     elif rule == "train":
-        params = {"env_config": _keys(config[name], *DOMAIN_KEYS[name], *SETTINGS_KEYS)}
+        params = {"env_config": _learning(config, name)}
+    elif rule == "tune":
+        keys = (*DOMAIN_KEYS[name], *SETTINGS_KEYS, "n_trajectories")
+        env_config = _keys(config[name], *(k for k in keys if k not in ("step_size", "update")))
+        params = {"env_config": env_config, "seeds": config["tuning"][name]["seeds"]}
     elif rule == "gradient_bias":
-        keys = (*DOMAIN_KEYS["gridworld"], *SETTINGS_KEYS, "n_trajectories")
-        params = {"env_config": _keys(grid, *keys), "bias_config": config["gradient_bias"]}
+        env_config = _learning(config, "gridworld") | _keys(grid, "n_trajectories")
+        params = {"env_config": env_config, "bias_config": config["gradient_bias"]}
     elif rule == "gradient_check":
         keys = (*DOMAIN_KEYS["swimmer"], "q_norm", "algorithms", "reference_trajectories")
         params = {"env_config": _keys(config["swimmer"], *keys)}
@@ -83,7 +99,7 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
         params = {"env_config": _keys(grid, *figure1_data)}
     elif rule == "figure1":
         params = {"actions": grid["figure1_actions"], "note": config["scale_note"]}
-    elif rule in ("figure2", "figure3", "figure4"):
+    elif rule in ("figure2", "figure3", "figure4", "figure5"):
         params = {"note": config["scale_note"]}
     elif rule == "replication_report":
         params = {
@@ -165,6 +181,14 @@ def section_properties(schema: dict, section: dict) -> dict[str, dict]:
 def describe_type(schema: dict, node: dict) -> str:
     """A short type of a property schema: ``integer >= 1``, ``list of number``, ..."""
     node = _resolve(schema, node)
+    if "oneOf" in node:
+        return " or ".join(describe_type(schema, option) for option in node["oneOf"])
+    if "const" in node:
+        return f"`{node['const']}`"
+    if node.get("type") == "object" and "additionalProperties" in node:
+        values = describe_type(schema, node["additionalProperties"])
+        keys = node.get("propertyNames", {}).get("enum")
+        return f"map of {' / '.join(keys)} to {values}" if keys else f"map to {values}"
     if node.get("type") == "array":
         items = describe_type(schema, node.get("items", {}))
         low, high = node.get("minItems"), node.get("maxItems")
@@ -197,12 +221,18 @@ def _value(value) -> str:
     return str(value)
 
 
-def _section_table(schema: dict, section: str, base: dict, overlays: list[dict]) -> list[str]:
-    """The table of one section of the config (``""``: its top-level keys), in config.yaml's
-    order: key, type, value in config.yaml, value in each overlay that changes it, meaning."""
-    node = schema["properties"][section] if section else schema
+def _section_table(
+    schema: dict, section: str, base: dict, overlays: list[dict], node: dict | None = None
+) -> list[str]:
+    """The table of one section of the config (``""``: its top-level keys; ``a.b``: section b
+    of section a, whose schema is ``node``), in config.yaml's order: key, type, value in
+    config.yaml, value in each overlay that changes it, meaning."""
+    if node is None:
+        node = schema["properties"][section] if section else schema
     properties = section_properties(schema, node)
-    values = [config.get(section, {}) if section else config for config in [base, *overlays]]
+    values = [config for config in [base, *overlays]]
+    for part in section.split(".") if section else []:
+        values = [config.get(part, {}) for config in values]
     header = ["key", "type", "config.yaml", *OVERLAYS, "meaning"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name in sorted(properties, key=list(values[0]).index):
@@ -250,6 +280,10 @@ def config_readme(root: str | Path) -> str:
         if node.get("type") == "object":
             lines += ["", f"## `{section}`", "", node["description"], ""]
             lines += _section_table(schema, section, base, overlays)
+            for name, sub in section_properties(schema, node).items():
+                if sub.get("type") == "object" and "properties" in sub:
+                    lines += ["", f"### `{section}.{name}`", "", sub["description"], ""]
+                    lines += _section_table(schema, f"{section}.{name}", base, overlays, sub)
     return "\n".join(lines) + "\n"
 
 

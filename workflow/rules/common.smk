@@ -2,11 +2,14 @@
 import os
 import sys
 
-from gamps import provenance
+from gamps import provenance, tuning
 from gamps.domains import DOMAIN_KEYS
 from gamps.settings import rule_params
 
 ENVS = [env for env in DOMAIN_KEYS if env in config]
+# Tuning seeds never overlap the evaluation seeds (checked before anything is written).
+for env in ENVS:
+    tuning.check_seeds(config["tuning"][env]["seeds"], config[env]["seeds"], env)
 # Output roots: results/ and paper_figures/ hold the committed replication; the toy and CI
 # overlays write under their own (git-ignored) roots, so they cannot overwrite it.
 RESULTS = config["results"]
@@ -28,6 +31,9 @@ DATASET = res("{env}/data/N{n}_seed{seed}")
 RUN = res("{env}/runs/{algo}/N{n}_seed{seed}.csv")
 BIAS_SEED = res("gridworld/gradient_bias/seed{seed}.csv")
 GRADIENT_CHECK = res("swimmer/gradient_check/N{n}_seed{seed}.csv")
+# A grid point of the tuning (gamps.tuning): every tuning seed and N of one (algo, update, alpha).
+TUNE_RUN = res("tuning/runs/{env}/{algo}/{ascent}_alpha{step}.csv")
+TUNING = config["tuning"]
 
 
 def alternatives(values):
@@ -98,3 +104,14 @@ def stamp(step):
 
 def stamp_file(name):
     return str(provenance.stamp_path(STAMP_DIR, name, STAMPS[name]))
+
+
+def tuning_runs(env):
+    """Every grid point's run file of an environment."""
+    return [
+        TUNE_RUN.format(
+            env=env, algo=algo, ascent=update, step=tuning.step_label(alpha)
+        )
+        for algo in config[env]["algorithms"]
+        for update, alpha in tuning.grid(TUNING[env])
+    ]

@@ -296,3 +296,84 @@ def figure4(table: pd.DataFrame, paths, note: str = "") -> None:
         y=1.04,
     )
     save(fig, paths, note)
+
+
+def _sensitivity_panels(runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The columns of Figure 5: one per environment, and per N where it has several."""
+    panels = []
+    for env, data in runs.groupby("env", sort=False):
+        sizes = sorted(data["n_trajectories"].unique())
+        for n in sizes:
+            title = f"{env}, N = {n}" if len(sizes) > 1 else f"{env} (N = {n})"
+            panels.append((title, data[data["n_trajectories"] == n]))
+    return panels
+
+
+def figure5(runs: pd.DataFrame, tables: pd.DataFrame, paths, note: str = "") -> None:
+    """Figure 5 (beyond the paper): final return against step size, a line per algorithm, a
+    column per environment (and N), a row per update rule; mean and 95% bootstrap CI over the
+    tuning seeds. A star marks each algorithm's selected step size (scored over every N); a
+    missing point is a step size whose runs diverged."""
+    from ..ascent import UPDATES
+
+    runs = runs.assign(algorithm=runs["algorithm"].map(algorithms.label))
+    chosen = tables[tables["selected"]].assign(
+        algorithm=lambda t: t["algorithm"].map(algorithms.label)
+    )
+    updates = [u for u in UPDATES if u in set(runs["update"])]
+    panels = _sensitivity_panels(runs)
+    fig, axes = plt.subplots(
+        len(updates),
+        len(panels),
+        figsize=(3.4 * len(panels), 2.8 * len(updates)),
+        squeeze=False,
+        sharey="col",
+    )
+    order = [a for a in PALETTE if a in set(runs["algorithm"])]
+    for col, (title, data) in enumerate(panels):
+        for row, update in enumerate(updates):
+            ax = axes[row, col]
+            subset = data[data["update"] == update]
+            sns.lineplot(
+                data=subset,
+                x="step_size",
+                y="final_return",
+                hue="algorithm",
+                hue_order=order,
+                palette=PALETTE,
+                errorbar=("ci", 95),
+                err_style="bars",
+                n_boot=1000,
+                seed=0,
+                marker="o",
+                ax=ax,
+                legend=row == 0 and col == 0,
+            )
+            means = subset.groupby(["algorithm", "step_size"])["final_return"].mean()
+            env = data["env"].iloc[0]
+            for pick in chosen[(chosen["env"] == env) & (chosen["update"] == update)].itertuples():
+                key = (pick.algorithm, pick.step_size)
+                if key in means.index:
+                    ax.plot(
+                        pick.step_size,
+                        means[key],
+                        "*",
+                        ms=13,
+                        color=PALETTE[pick.algorithm],
+                        mec="k",
+                        zorder=5,
+                    )
+            ax.set_xscale("log")
+            ax.set_xlabel("step size α" if row == len(updates) - 1 else "")
+            ax.set_ylabel(f"{update} update\nfinal return J(θ_K)" if col == 0 else "")
+            if row == 0:
+                ax.set_title(title)
+    seeds = runs.groupby("env")["seed"].nunique()
+    fig.suptitle(
+        "Step-size sensitivity on the tuning seeds ("
+        + ", ".join(f"{env}: {k} seeds" for env, k in seeds.items())
+        + "); ★ selected",
+        y=1.01,
+    )
+    fig.tight_layout()
+    save(fig, paths, note)
