@@ -66,6 +66,7 @@ def with_change(section: str, key: str, value) -> dict:
             "['minigolf']['evaluation_episodes']",
         ),
         (with_change("gradient_bias", "repetitions", 0), "['gradient_bias']['repetitions']"),
+        (with_change("swimmer", "baseline", "mean"), "'mean' is not one of ['none', 'state']"),
     ],
     ids=[
         "misspelled-key",
@@ -90,6 +91,7 @@ def with_change(section: str, key: str, value) -> dict:
         "short-weight-range",
         "fractional-episodes",
         "zero-bias-repetitions",
+        "unknown-baseline",
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, config, needle):
