@@ -3,9 +3,9 @@ on sys.path through the rootdir conftest). Pytest fixtures live in conftest.py.
 
 - Reference gradient estimators, written from the equations on explicit scores [N, T, d] as sums
   over the steps t: the sample MVG of Eq. 5, per-trajectory importance-sampled REINFORCE and
-  per-decision importance-sampled PGT. They share no code with gamps.gradients, whose per-step
-  coefficients Algorithm 1 contracts with the policy's scores, so tests can check one against the
-  other.
+  per-decision importance-sampled PGT, and the last two with their leave-one-out baselines. They
+  share no code with gamps.gradients, whose per-step coefficients Algorithm 1 contracts with the
+  policy's scores, so tests can check one against the other.
 - A tiny random finite MDP, solved by enumerating every trajectory (test_value, test_exact).
 - Small numerical helpers and shared tolerances.
 - Running the repository's workflow in a temporary folder, and comparing runs.
@@ -74,6 +74,58 @@ def reference_pgt(score, log_rho, rewards, gamma: float, mask) -> np.ndarray:
         to_go = np.sum(_step_weights(discount * np.exp(log_ratio) * rewards[:, t:], later), axis=1)
         rho = np.exp(np.where(taken, log_rho[:, t], 0.0))
         total += _step_weights(gamma**t * rho * to_go, taken) @ score[:, t]
+    return total / n
+
+
+def _trajectory_returns(log_rho, rewards, gamma: float, mask):
+    """sum_t gamma^t r_t and log rho_{0:T-1} of every trajectory (explicit loop over steps)."""
+    n, horizon = mask.shape
+    discounted_return = np.zeros(n)
+    log_rho_whole = np.zeros(n)
+    for t in range(horizon):
+        taken = mask[:, t]
+        discounted_return += _step_weights(gamma**t * rewards[:, t], taken)
+        log_rho_whole = np.where(taken, log_rho[:, t], log_rho_whole)
+    return discounted_return, log_rho_whole
+
+
+def reference_reinforce_baseline(score, log_rho, rewards, gamma: float, mask) -> np.ndarray:
+    """1/N sum_i rho^i_{0:T-1} (sum_t score_t^i) (G^i - b^i), b^i = the mean return G^j of the
+    N - 1 other trajectories (0 when there is none), each computed by its own loop over j."""
+    n, horizon = mask.shape
+    returns, log_rho_whole = _trajectory_returns(log_rho, rewards, gamma, mask)
+    total = np.zeros(score.shape[-1])
+    for i in range(n):
+        others = [returns[j] for j in range(n) if j != i]
+        b = sum(others) / len(others) if others else 0.0
+        weight = np.exp(log_rho_whole[i]) * (returns[i] - b)
+        for t in range(horizon):
+            if mask[i, t]:
+                total += weight * score[i, t]
+    return total / n
+
+
+def reference_pgt_baseline(score, log_rho, rewards, gamma: float, mask) -> np.ndarray:
+    """1/N sum_i sum_t gamma^t rho^i_{0:t} score_t^i (G_t^i - b_t^i), with the reward-to-go
+    G_t^i = sum_{t'>=t} gamma^{t'-t} rho_{t+1:t'} r_{t'} and b_t^i the mean of G_t^j over the
+    other trajectories j != i with a step at t (0 when there is none)."""
+    n, horizon = mask.shape
+    to_go = np.zeros((n, horizon))
+    for i in range(n):
+        for t in range(horizon):
+            for u in range(t, horizon):
+                if mask[i, u]:
+                    ratio = np.exp(log_rho[i, u] - log_rho[i, t])
+                    to_go[i, t] += gamma ** (u - t) * ratio * rewards[i, u]
+    total = np.zeros(score.shape[-1])
+    for i in range(n):
+        for t in range(horizon):
+            if not mask[i, t]:
+                continue
+            others = [to_go[j, t] for j in range(n) if j != i and mask[j, t]]
+            b = sum(others) / len(others) if others else 0.0
+            weight = gamma**t * np.exp(log_rho[i, t]) * (to_go[i, t] - b)
+            total += weight * score[i, t]
     return total / n
 
 

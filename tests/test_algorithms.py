@@ -89,6 +89,7 @@ def test_a_fifth_algorithm_is_one_registry_entry(domain, monkeypatch):
         "iterations": 3,
         "step_size": 1.0,
         "q_norm": 2.0,
+        "baseline": "none",
         "ess_stop_fraction": 0.0,
         "degenerate_ess_fraction": 0.05,
     }

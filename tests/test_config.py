@@ -74,6 +74,7 @@ def with_change(section: str, key: str, value) -> dict:
         ),
         (with_change("tuning", "gridworld", {"plain": []}), "['tuning']['gridworld']['plain']"),
         (with_change("tuning", "minigolf", {"seeds": [1000], "plain": [0.1]}), "['tuning']"),
+        (with_change("swimmer", "baseline", "mean"), "'mean' is not one of ['none', 'state']"),
     ],
     ids=[
         "misspelled-key",
@@ -103,6 +104,7 @@ def with_change(section: str, key: str, value) -> dict:
         "step-for-unknown-algorithm",
         "empty-grid",
         "one-tuning-seed",
+        "unknown-baseline",
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, config, needle):

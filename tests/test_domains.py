@@ -155,6 +155,7 @@ def test_a_new_environment_runs_algorithm_1_through_the_registry(chain_registere
         "iterations": 15,
         "step_size": 1.0,
         "q_norm": 2.0,
+        "baseline": "none",
         "ess_stop_fraction": 0.0,
         "degenerate_ess_fraction": 0.05,
     }
@@ -167,3 +168,6 @@ def test_a_new_environment_runs_algorithm_1_through_the_registry(chain_registere
         assert len(records) == 16 and records[0]["algorithm"] == algorithm
         # the state-aware tabular model is well specified: every algorithm learns to move
         assert returns[-1] > returns[0] + 0.5, (algorithm, returns[0], returns[-1])
+    # a domain without state values cannot use the state baseline, and says so
+    with pytest.raises(NotImplementedError, match="the chain domain gives no state values"):
+        experiment.train("chain", config | {"baseline": "state"}, "gamps", batch)

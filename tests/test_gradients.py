@@ -2,13 +2,21 @@
 coefficients c[N, T] that the policy contracts with its scores; tests/fixtures.py has reference
 estimators written from the equations on explicit scores. The coefficients must reproduce the
 references (hand-built and random batches), and the estimators must be unbiased for the exact
-gradient of the gridworld, on and off policy."""
+gradient of the gridworld, on and off policy, with and without the state baseline (Eq. 5 with
+the exact V, the model-free ones with their leave-one-out baselines)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from fixtures import random_log_batch, reference_mvg, reference_pgt, reference_reinforce
+from fixtures import (
+    random_log_batch,
+    reference_mvg,
+    reference_pgt,
+    reference_pgt_baseline,
+    reference_reinforce,
+    reference_reinforce_baseline,
+)
 
 from gamps import exact, gradients, weights
 from gamps.domains.gridworld.model import ActionEffectModel
@@ -22,8 +30,16 @@ COEFFICIENTS = {
     "mvg": gradients.mvg_coefficients,
     "reinforce": gradients.reinforce_coefficients,
     "pgt": gradients.pgt_coefficients,
+    "reinforce_baseline": gradients.reinforce_baseline_coefficients,
+    "pgt_baseline": gradients.pgt_baseline_coefficients,
 }
-REFERENCES = {"mvg": reference_mvg, "reinforce": reference_reinforce, "pgt": reference_pgt}
+REFERENCES = {
+    "mvg": reference_mvg,
+    "reinforce": reference_reinforce,
+    "pgt": reference_pgt,
+    "reinforce_baseline": reference_reinforce_baseline,
+    "pgt_baseline": reference_pgt_baseline,
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -56,7 +72,35 @@ def test_estimators_on_hand_built_batch():
         np.testing.assert_allclose(np.einsum("nt,ntd->d", coef, score) / 2, [expected])
 
 
-@pytest.mark.parametrize("estimator", ["mvg", "reinforce", "pgt"])
+def test_baselines_on_hand_built_batch():
+    """The leave-one-out baselines on the same 2-trajectory batch, by hand. REINFORCE: each
+    trajectory's baseline is the other's return. PGT: at t = 0 each trajectory's baseline is the
+    other's reward-to-go G_0; at t = 1, 2 only the first runs, so its baseline is 0 there."""
+    mask = np.array([[True, True, True], [True, False, False]])
+    score = np.array([[1.0, -2.0, 0.5], [3.0, 7.0, 7.0]])[..., None]
+    rewards = np.array([[-1.0, -1.0, 2.0], [4.0, 0.0, 0.0]])
+    log_rho = np.log(np.array([[2.0, 1.0, 0.5], [0.25, 0.25, 0.25]]))
+    g = 0.5
+    ret0, ret1 = -1.0 - g + g**2 * 2.0, 4.0
+    reinforce = (0.5 * (1.0 - 2.0 + 0.5) * (ret0 - ret1) + 0.25 * 3.0 * (ret1 - ret0)) / 2
+    # G_0 of the first trajectory: step ratios rho_1 = 1 / 2 and rho_2 = 0.5 / 1
+    to_go0 = -1.0 + g * 0.5 * -1.0 + g**2 * 0.5 * 0.5 * 2.0
+    pgt_plain = reference_pgt(score, log_rho, rewards, g, mask)[0]
+    pgt = pgt_plain - (2.0 * 1.0 * ret1 + 0.25 * 3.0 * to_go0) / 2
+    for name, expected in (("reinforce_baseline", reinforce), ("pgt_baseline", pgt)):
+        np.testing.assert_allclose(REFERENCES[name](score, log_rho, rewards, g, mask), [expected])
+        coef = COEFFICIENTS[name](log_rho, rewards, g, mask)
+        np.testing.assert_allclose(np.einsum("nt,ntd->d", coef, score) / 2, [expected])
+
+
+def test_leave_one_out_mean():
+    values = np.array([[1.0, 5.0], [3.0, 7.0], [8.0, 9.0]])
+    present = np.array([[True, True], [True, False], [False, False]])
+    expected = np.array([[3.0, 0.0], [1.0, 5.0], [2.0, 5.0]])  # column 2: only row 0 counts
+    np.testing.assert_array_equal(gradients.leave_one_out_mean(values, present), expected)
+
+
+@pytest.mark.parametrize("estimator", list(COEFFICIENTS))
 def test_coefficients_contract_to_the_reference_estimators(estimator):
     """Random batches with trajectories that end early (one at once), garbage in the padding and a
     3-d score: 1/N sum_{i,t} c_t^i score_t^i is the estimator written from its equation, and the
@@ -88,6 +132,18 @@ def true_q_at_samples(q, batch):
     return q[np.arange(batch.horizon)[None, :], batch.states[:, :-1], batch.actions]
 
 
+def state_values_at_samples(q, pi, batch):
+    """V_t(s_t) = sum_a pi(a | s_t) Q_t(s_t, a) at every step of the batch."""
+    v = np.sum(pi * q, axis=-1)
+    return v[np.arange(batch.horizon)[None, :], batch.states[:, :-1]]
+
+
+def library_estimate(policy, theta, batch, name, log_rho, signal):
+    """The estimate of ``name`` as Algorithm 1 forms it: coefficients contracted by the policy."""
+    coef = COEFFICIENTS[name](log_rho, signal, GAMMA, batch.mask)
+    return policy.score_dot(theta, batch.states[:, :-1], batch.actions, coef) / batch.n
+
+
 def assert_library_matches(policy, theta, batch, name, log_rho, signal, reference):
     """gamps.gradients' coefficients of ``name``, contracted by ``policy.score_dot`` and divided by
     N (``algorithms.estimate_gradient``), equal the reference estimate."""
@@ -103,7 +159,10 @@ def chunk_estimates(domain, behaviour, target, seed, model_tensor=None):
     The chunk estimates are i.i.d., so their mean has standard error std / sqrt(N_CHUNKS). The
     estimates are those of the reference estimators (tests/fixtures.py); on every chunk the
     coefficient form of gamps.gradients, contracted by the policy as in Algorithm 1, must give the
-    same vectors, so the unbiasedness checked below is also the library's."""
+    same vectors, so the unbiasedness checked below is also the library's. The estimators with a
+    state baseline ("*_baseline": Eq. 5 on Q - V with the exact V, the model-free ones with their
+    leave-one-out baselines over the chunk) are the library's, checked against the references
+    on small batches above (the references' loops over pairs of trajectories are too slow here)."""
     rng = np.random.default_rng(seed)
     policy, mdp = domain.policy, domain.mdp
     pi = policy.probs(target)
@@ -111,7 +170,7 @@ def chunk_estimates(domain, behaviour, target, seed, model_tensor=None):
     q_model = None
     if model_tensor is not None:
         q_model = finite_horizon_q(model_tensor, mdp.reward, pi, GAMMA, HORIZON, mdp.terminal)
-    out = {"mvg": [], "reinforce": [], "pgt": [], "pgt_no_is": [], "mvg_model": []}
+    out: dict[str, list] = {}
     for _ in range(N_CHUNKS):
         batch = domain.collect(behaviour, CHUNK, rng)
         states, actions = batch.states[:, :-1], batch.actions
@@ -120,23 +179,39 @@ def chunk_estimates(domain, behaviour, target, seed, model_tensor=None):
         )
         score = policy.score(target, states, actions)
         q = true_q_at_samples(q_true, batch)
-        out["mvg"].append(reference_mvg(score, log_rho, q, GAMMA, batch.mask))
-        out["reinforce"].append(
+        v = state_values_at_samples(q_true, pi, batch)
+        out.setdefault("mvg", []).append(reference_mvg(score, log_rho, q, GAMMA, batch.mask))
+        out.setdefault("reinforce", []).append(
             reference_reinforce(score, log_rho, batch.rewards, GAMMA, batch.mask)
         )
-        out["pgt"].append(reference_pgt(score, log_rho, batch.rewards, GAMMA, batch.mask))
-        out["pgt_no_is"].append(
+        out.setdefault("pgt", []).append(
+            reference_pgt(score, log_rho, batch.rewards, GAMMA, batch.mask)
+        )
+        out.setdefault("pgt_no_is", []).append(
             reference_pgt(score, np.zeros_like(log_rho), batch.rewards, GAMMA, batch.mask)
         )
         for name, signal in (("mvg", q), ("reinforce", batch.rewards), ("pgt", batch.rewards)):
             assert_library_matches(policy, target, batch, name, log_rho, signal, out[name][-1])
+        for key, name, signal in (
+            ("mvg_baseline", "mvg", q - v),
+            ("reinforce_baseline", "reinforce_baseline", batch.rewards),
+            ("pgt_baseline", "pgt_baseline", batch.rewards),
+        ):
+            estimate = library_estimate(policy, target, batch, name, log_rho, signal)
+            out.setdefault(key, []).append(estimate)
         if q_model is not None:
             q_hat = true_q_at_samples(q_model, batch)
-            out["mvg_model"].append(reference_mvg(score, log_rho, q_hat, GAMMA, batch.mask))
+            out.setdefault("mvg_model", []).append(
+                reference_mvg(score, log_rho, q_hat, GAMMA, batch.mask)
+            )
             assert_library_matches(
                 policy, target, batch, "mvg", log_rho, q_hat, out["mvg_model"][-1]
             )
-    return {k: np.array(v) for k, v in out.items() if v}
+            v_hat = state_values_at_samples(q_model, pi, batch)
+            out.setdefault("mvg_model_baseline", []).append(
+                library_estimate(policy, target, batch, "mvg", log_rho, q_hat - v_hat)
+            )
+    return {k: np.array(v) for k, v in out.items()}
 
 
 def z_scores(chunks, exact_gradient):
@@ -188,7 +263,10 @@ def off_policy_setup(domain, generic_theta):
     return target, chunk_estimates(domain, generic_theta, target, seed=202)
 
 
-@pytest.mark.parametrize("estimator", ["mvg", "reinforce", "pgt"])
+WITH_BASELINES = ["mvg", "reinforce", "pgt", "mvg_baseline", "reinforce_baseline", "pgt_baseline"]
+
+
+@pytest.mark.parametrize("estimator", WITH_BASELINES)
 def test_on_policy_estimators_are_unbiased(domain, generic_theta, on_policy_chunks, estimator):
     grad = exact.boltzmann_gradient(domain.mdp, domain.policy.probs(generic_theta)).ravel()
     z, _ = z_scores(on_policy_chunks[estimator], grad)
@@ -197,23 +275,26 @@ def test_on_policy_estimators_are_unbiased(domain, generic_theta, on_policy_chun
     assert z_scores(0.9 * on_policy_chunks[estimator], grad)[0].max() > 5.0
 
 
+@pytest.mark.parametrize("estimator", ["mvg_model", "mvg_model_baseline"])
 def test_on_policy_sample_mvg_with_model_matches_exact_mvg(
-    domain, generic_theta, on_policy_chunks, model_for_mvg
+    domain, generic_theta, on_policy_chunks, model_for_mvg, estimator
 ):
+    """Eq. 5 with a wrong model estimates the exact MVG of Eq. 2, with or without the state
+    baseline V^{pi, p_hat} of the same model."""
     pi = domain.policy.probs(generic_theta)
     exact_mvg = exact.boltzmann_gradient(
         domain.mdp, pi, model_transitions=model_for_mvg.transition_tensor()
     ).ravel()
-    z, _ = z_scores(on_policy_chunks["mvg_model"], exact_mvg)
+    z, _ = z_scores(on_policy_chunks[estimator], exact_mvg)
     assert z.max() <= 5.0
     # and the wrong model's MVG is detectably different from the policy gradient
     z_wrong, _ = z_scores(
-        on_policy_chunks["mvg_model"], exact.boltzmann_gradient(domain.mdp, pi).ravel()
+        on_policy_chunks[estimator], exact.boltzmann_gradient(domain.mdp, pi).ravel()
     )
     assert z_wrong.max() > 10.0
 
 
-@pytest.mark.parametrize("estimator", ["pgt", "mvg", "reinforce"])
+@pytest.mark.parametrize("estimator", WITH_BASELINES)
 def test_off_policy_estimators_are_unbiased(domain, off_policy_setup, estimator):
     target, chunks = off_policy_setup
     grad = exact.boltzmann_gradient(domain.mdp, domain.policy.probs(target)).ravel()

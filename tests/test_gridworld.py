@@ -490,6 +490,7 @@ def test_bound_holds_on_pipeline_cases():
         "iterations": 6,
         "step_size": 1.0,
         "q_norm": 2.0,
+        "baseline": "none",
         "ess_stop_fraction": 0.0,
         "degenerate_ess_fraction": 0.05,
     }
@@ -531,6 +532,7 @@ def test_recomputed_path_must_match_the_recorded_run():
         "iterations": 3,
         "step_size": 1.0,
         "q_norm": 2.0,
+        "baseline": "none",
         "ess_stop_fraction": 0.0,
         "degenerate_ess_fraction": 0.05,
     }

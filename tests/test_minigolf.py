@@ -20,6 +20,7 @@ from gymnasium.utils.env_checker import check_env
 from scipy.stats import truncnorm
 
 import gamps.envs  # noqa: F401  (registers the environments)
+from gamps.data import TrajectoryBatch
 from gamps.domains.minigolf import MinigolfDomain
 from gamps.domains.minigolf import physics as mg
 from gamps.domains.minigolf.model import LinearGaussianModel
@@ -440,6 +441,33 @@ def test_q_values_start_with_the_stored_action(golf):
     going = mask & ~done
     assert np.all(q[going] <= -1.0)
     assert np.all(q[going] >= -1.0 - domain.gamma * (100.0 + discounted_sum(20, domain.gamma)))
+
+
+def test_state_values_by_rollouts_from_the_states_alone(golf):
+    """The state baseline's V (MonteCarloQDomain.state_values): with the action-blind model
+    x' = x - 1 it is the closed form of Q above, exactly; with x' = x - 4 a^2 it does not depend
+    on the stored actions (the same generator gives the same V whatever they are), unlike Q, and
+    it is 0 off the mask."""
+    domain, theta, batch = golf
+    mask = batch.mask
+    v = domain.state_values(FixedMove(lambda s, a: s - 1.0), theta, batch, np.random.default_rng(0))
+    x = batch.states[:, :-1, 0]
+    left = domain.horizon - np.arange(domain.horizon)[None, :]
+    n_short = np.minimum(np.ceil(x) - 1, left)
+    expected = -(1 - domain.gamma**n_short) / (1 - domain.gamma)
+    np.testing.assert_allclose(v[mask], expected[mask], rtol=1e-12, atol=1e-12)
+    move = FixedMove(lambda s, a: s - 4.0 * mg.clip_action(a) ** 2)
+    other = TrajectoryBatch(
+        batch.states, batch.actions + 0.5, batch.rewards, mask, batch.behaviour_log_prob
+    )
+    v = domain.state_values(move, theta, batch, np.random.default_rng(3))
+    np.testing.assert_array_equal(
+        v, domain.state_values(move, theta, other, np.random.default_rng(3))
+    )
+    np.testing.assert_array_equal(v[~mask], 0.0)
+    q = domain.q_values(move, theta, batch, np.random.default_rng(3))
+    q_other = domain.q_values(move, theta, other, np.random.default_rng(3))
+    assert np.mean(q[mask] != q_other[mask]) > 0.5
 
 
 def test_q_values_with_a_fitted_model_are_zero_off_mask_and_bounded(golf):

@@ -18,13 +18,14 @@ import torch
 from scipy import stats
 
 from gamps import algorithms, experiment, gradient_check
+from gamps.data import TrajectoryBatch
 from gamps.domains import make_domain
 from gamps.domains.swimmer import dynamics as sw
 from gamps.domains.swimmer import rollouts as mlp_rollouts
 from gamps.domains.swimmer.domain import SwimmerDomain, SwimmerFeatures
 from gamps.domains.swimmer.model import MLPGaussianModel
 from gamps.settings import load_config
-from gamps.value import monte_carlo_q
+from gamps.value import monte_carlo_q, monte_carlo_v
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -754,6 +755,82 @@ def test_fused_rollouts_match_the_generic_engine_in_distribution(swim, swim_mode
     se = generic.std(axis=1, ddof=1) / np.sqrt(m)
     z = (fused - generic.mean(axis=1)) / (np.sqrt(2) * se)
     assert np.all(np.abs(z) < 4.5), z
+
+
+def fused_v(domain, model, theta, states, steps, rollouts, rng):
+    return mlp_rollouts.monte_carlo_q(
+        model, domain.policy.weights(theta), domain.policy.std, states, None, steps,
+        domain.gamma, rollouts, rng, feature_slice=sw.FEATURES, velocity_index=0, dt=sw.DT,
+        control_cost=sw.CONTROL_COST, action_bounds=(sw.ACTION_LOW, sw.ACTION_HIGH),
+    )  # fmt: skip
+
+
+def test_fused_state_values_equal_the_generic_engine_without_noise(swim, swim_model):
+    """V of the state baseline (no actions given: the first one is drawn from pi too): with every
+    noise switched off both engines follow the same rollouts, for every chunking."""
+    domain, theta, batch = swim
+    quiet = copy.deepcopy(swim_model)
+    quiet.min_log_std = quiet.max_log_std = -40.0
+    domain = copy.copy(domain)
+    domain.policy = copy.copy(domain.policy)
+    domain.policy.std = 1e-12
+    states, actions = pairs(batch, 30)
+    steps = np.random.default_rng(4).integers(0, HORIZON + 1, size=30)
+    steps[:3] = [0, 1, HORIZON]
+    expected = monte_carlo_v(
+        quiet, domain.policy, theta, sw.reward_and_done, states, steps, domain.gamma, 2,
+        np.random.default_rng(0),
+    )  # fmt: skip
+    scale = np.abs(expected).max()
+    for chunk in (7, mlp_rollouts.CHUNK):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(mlp_rollouts, "CHUNK", chunk)
+            v = fused_v(domain, quiet, theta, states, steps, 2, np.random.default_rng(1))
+        assert v[0] == 0.0
+        np.testing.assert_allclose(v, expected, rtol=0, atol=1e-4 * scale)
+    # the stored actions play no part: V is not Q of the pairs
+    q = fused_q(domain, quiet, theta, states, actions, steps, 2, np.random.default_rng(1))
+    assert np.abs(q - v).max() > 1e-2 * scale
+
+
+def test_fused_state_values_match_the_generic_engine_in_distribution(swim, swim_model):
+    """With noise, V from M = 4000 rollouts of either engine: within 4.5 standard errors."""
+    domain, theta, batch = swim
+    states, _ = pairs(batch, 5)
+    steps = np.array([1, 4, 11, 20, HORIZON])
+    m = 4000
+    fused = fused_v(domain, swim_model, theta, states, steps, m, np.random.default_rng(2))
+    generic = monte_carlo_v(
+        swim_model, domain.policy, theta, sw.reward_and_done, np.repeat(states, m, axis=0),
+        np.repeat(steps, m), domain.gamma, 1, np.random.default_rng(3),
+    ).reshape(5, m)  # fmt: skip
+    se = generic.std(axis=1, ddof=1) / np.sqrt(m)
+    z = (fused - generic.mean(axis=1)) / (np.sqrt(2) * se)
+    assert np.all(np.abs(z) < 4.5), z
+
+
+def test_state_values_closed_form_for_a_constant_drift(swim, drift_model):
+    """The constant-drift model with a near-deterministic zero policy: V_t(s_t) is the drift alone,
+    sum_{k<T-t} g^k C / dt, without the stored first action's control cost that Q pays (up to
+    2.5e-3 here). The Q rollouts' ``off_support`` diagnostic is left as Q set it."""
+    gamma = 0.99
+    domain = SwimmerDomain(gamma=gamma, horizon=HORIZON, policy_std=1e-9, rollouts=3)
+    theta = np.zeros(domain.policy.dim)
+    _, _, batch = swim
+    actions = np.random.default_rng(8).uniform(-3, 3, size=batch.actions.shape)
+    batch = TrajectoryBatch(
+        batch.states, actions, batch.rewards, batch.mask, batch.behaviour_log_prob
+    )
+    q = domain.q_values(drift_model, theta, batch, np.random.default_rng(1))
+    off_support = domain.diagnostics(drift_model)["off_support"]
+    v = domain.state_values(drift_model, theta, batch, np.random.default_rng(2))
+    assert domain.diagnostics(drift_model)["off_support"] == off_support
+    left = HORIZON - np.arange(HORIZON)
+    drift = C / sw.DT * (1 - gamma**left) / (1 - gamma)
+    np.testing.assert_allclose(v, np.broadcast_to(drift, v.shape), rtol=0, atol=1e-4)
+    cost = 1e-4 * np.sum(actions**2, axis=-1)
+    np.testing.assert_allclose(q, drift[None, :] - cost, rtol=0, atol=1e-4)
+    assert cost.max() > 10 * 1e-4
 
 
 def test_fused_rollouts_are_deterministic_and_use_their_rng(swim, swim_model):

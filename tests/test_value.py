@@ -1,5 +1,6 @@
 """Action values Q^{pi, p} (gamps.value): finite_horizon_q against enumeration and Monte Carlo,
-and the generic Monte Carlo Q engine of Eq. 4 (monte_carlo_q) against closed forms.
+and the generic Monte Carlo Q engine of Eq. 4 (monte_carlo_q) and its state values
+(monte_carlo_v, the state baseline) against closed forms.
 
 Stochastic checks of the engine compare the estimate with the exact Q within 5 standard errors,
 where the standard error sqrt(Var(G) / M) uses the exact variance of one rollout's return G,
@@ -15,7 +16,7 @@ from fixtures import brute_q, discounted_sum, random_pi, tiny_mdp
 
 from gamps.domains.minigolf.model import LinearGaussianModel
 from gamps.policies import GaussianPolicy, Identity
-from gamps.value import finite_horizon_q, monte_carlo_q
+from gamps.value import finite_horizon_q, monte_carlo_q, monte_carlo_v
 
 # ---------------------------------------------------------------------------------------------
 # finite_horizon_q: backward induction against enumeration and samples
@@ -457,3 +458,92 @@ def test_monte_carlo_error_shrinks_like_one_over_sqrt_m():
     # ratio of the two sample std's is 4 (= sqrt(64 / 4)); the sd of each is ~ sd / sqrt(2 P)
     ratio = sds[0] / sds[1]
     assert abs(ratio - 4.0) <= 5 * 4.0 * np.sqrt(2 / (2 * p))
+
+
+# ---------------------------------------------------------------------------------------------
+# monte_carlo_v: the first action drawn from pi too
+# ---------------------------------------------------------------------------------------------
+
+
+def test_state_value_draws_the_first_action_from_pi_at_the_state():
+    """The deterministic model and action reward of the Q test above: V(s) replaces the given
+    a by a ~ N(theta s, s_pi^2), so V(s) = sum_{k<n} gamma^k theta (s + k), with a standard error
+    s_pi sqrt(sum_{k<n} gamma^{2k} / M). A first action fixed at 0 (Q(s, 0)) would be rejected."""
+    theta = np.array([0.6])
+    s_pi = 0.2
+    policy = GaussianPolicy(Identity(1), 1, s_pi)
+    states = np.array([[1.0], [5.0], [-2.0], [3.0]])
+    steps = np.array([8, 1, 4, 0])
+    rollouts = 5_000
+    v = monte_carlo_v(
+        Shift(1.0),
+        policy,
+        theta,
+        action_reward,
+        states,
+        steps,
+        GAMMA,
+        rollouts,
+        np.random.default_rng(5),
+    )
+    assert v.shape == (4,) and v[3] == 0.0
+    for i, n in enumerate(steps[:3]):
+        k = np.arange(n)
+        expected = np.sum(GAMMA**k * theta[0] * (states[i, 0] + k))
+        se = s_pi * np.sqrt(np.sum(GAMMA ** (2 * k)) / rollouts)
+        assert abs(v[i] - expected) <= 5 * se, (i, v[i], expected, se)
+        assert abs(theta[0] * states[i, 0]) > 20 * se  # power: Q(s, 0) lacks the first term
+
+
+def test_state_value_of_a_gaussian_random_walk():
+    """The random walk of the Q test, with a_0 ~ N(m, s^2) too: E r_k = s_0 + (k + 1)(mu + b m)
+    and every Var(Delta_j) = sigma^2 + b^2 s^2, so Var G = sum_j Var(Delta_j) (sum_{k>=j} g^k)^2."""
+    mu, b, sigma, m_pi, s_pi = 0.3, -0.8, 0.5, 1.2, 0.7
+    model = LinearGaussianModel()
+    model.beta = np.array([mu, 0.0, b, 0.0])
+    model.kappa = np.array([np.log(sigma), 0.0, 0.0, 0.0])
+    policy = GaussianPolicy(ConstantFeature(), 1, s_pi)
+    states = np.array([[1.0], [-2.0], [4.0]])
+    steps = np.array([6, 1, 15])
+    rollouts = 20_000
+    v = monte_carlo_v(
+        model,
+        policy,
+        np.array([m_pi]),
+        next_position_reward,
+        states,
+        steps,
+        GAMMA,
+        rollouts,
+        np.random.default_rng(4),
+    )
+    for i, n in enumerate(steps):
+        k = np.arange(n)
+        expected = np.sum(GAMMA**k * (states[i, 0] + (k + 1) * (mu + b * m_pi)))
+        tail = np.array([np.sum(GAMMA ** np.arange(j, n)) for j in range(n)])
+        se = np.sqrt(np.sum((sigma**2 + b**2 * s_pi**2) * tail**2) / rollouts)
+        assert abs(v[i] - expected) <= 5 * se, (i, v[i], expected, se)
+
+
+def test_state_value_rollouts_stop_at_the_horizon_and_use_their_rng():
+    """V runs the same engine as Q: no model call without steps, at most max(steps) calls, the
+    P x M rollouts in one array, reproducible with the generator's seed."""
+    policy, theta = dummy_policy()
+    model = Shift(1.0, max_calls=5)
+    steps = np.array([0, 3, 1, 5])
+    v = monte_carlo_v(
+        model, policy, theta, constant_reward(7.0), np.ones((4, 1)), steps, GAMMA, 10,
+        np.random.default_rng(0),
+    )  # fmt: skip
+    np.testing.assert_allclose(v, 7.0 * discounted_sum(steps, GAMMA), rtol=1e-13)
+    assert model.shapes[0] == ((30, 1), (30, 1)) and len(model.shapes) == 5
+    walk, walk_policy, walk_theta, states, _, walk_steps = random_walk_setup()
+
+    def run(seed):
+        return monte_carlo_v(
+            walk, walk_policy, walk_theta, next_position_reward, states, walk_steps, GAMMA, 50,
+            np.random.default_rng(seed),
+        )  # fmt: skip
+
+    np.testing.assert_array_equal(run(11), run(11))
+    assert np.all(run(11) != run(12))

@@ -45,13 +45,16 @@ class Algorithm:
 
     ``model_weights`` is None for a model-free algorithm. ``exact_weights(analysis, pi_b)`` gives
     the N -> infinity limit of the model weights per (s, a) on a finite MDP (``gamps.bias``), or
-    is None where no such limit is defined."""
+    is None where no such limit is defined. ``baseline_coefficients`` is a model-free estimator
+    with its state baseline (``Settings.baseline``); a model-based one keeps ``coefficients`` and
+    gets Q - V^{pi, p_hat} as its signal."""
 
     name: str
     label: str
     coefficients: Coefficients
     model_weights: ModelWeights | None = None
     exact_weights: Callable[..., np.ndarray] | None = None
+    baseline_coefficients: Coefficients | None = None
 
     @property
     def model_based(self) -> bool:
@@ -100,8 +103,18 @@ REGISTRY: dict[str, Algorithm] = {
     for a in (
         Algorithm("gamps", "GAMPS", gradients.mvg_coefficients, _gamps_weights, _gamps_limit),
         Algorithm("ml", "ML", gradients.mvg_coefficients, _ml_weights, _ml_limit),
-        Algorithm("reinforce", "REINFORCE", gradients.reinforce_coefficients),
-        Algorithm("pgt", "PGT", gradients.pgt_coefficients),
+        Algorithm(
+            "reinforce",
+            "REINFORCE",
+            gradients.reinforce_coefficients,
+            baseline_coefficients=gradients.reinforce_baseline_coefficients,
+        ),
+        Algorithm(
+            "pgt",
+            "PGT",
+            gradients.pgt_coefficients,
+            baseline_coefficients=gradients.pgt_baseline_coefficients,
+        ),
     )
 }
 ALGORITHMS = tuple(REGISTRY)
@@ -131,6 +144,9 @@ class Settings:
     #: How the step follows the gradient (``gamps.ascent``): the paper's ``plain`` ascent, or the
     #: ``normalised`` or ``adam`` readings.
     update: str = "plain"
+    #: State baseline of the gradient estimators (``gradients.BASELINES``): "none", the paper's
+    #: estimators, or "state" (V^{pi, p_hat}(s_t) in Eq. 5, leave-one-out averages model-free).
+    baseline: str = "none"
     #: Footnote 5: stop when the trajectory-level effective sample size falls below this
     #: fraction of N (0 disables the rule).
     ess_stop_fraction: float = 0.0
@@ -205,19 +221,31 @@ def estimate_gradient(
     rng: np.random.Generator,
     log_rho: np.ndarray | None = None,
     previous_model: TransitionModel | None = None,
+    baseline: str = "none",
 ) -> tuple[np.ndarray, TransitionModel | None]:
     """One gradient estimate of ``algorithm`` at theta (lines 2-9 of Algorithm 1), and the model
-    it fitted (None for the model-free baselines)."""
+    it fitted (None for the model-free baselines). ``baseline="state"`` subtracts the state
+    baseline (``gradients``): V^{pi, p_hat}(s_t) from Q in Eq. 5 (the domain's ``state_values``,
+    drawn from ``rng`` after Q), leave-one-out averages in the model-free estimators."""
     entry = get(algorithm)
+    if baseline not in gradients.BASELINES:
+        raise ValueError(f"unknown baseline {baseline!r}; choose from {gradients.BASELINES}")
+    coefficients = entry.coefficients
     if log_rho is None:
         log_rho = log_ratios(domain, theta, batch)
     model = None
     if entry.model_based:
         model = fit_model(domain, algorithm, theta, batch, log_rho, q_norm, previous_model)
         signal = domain.q_values(model, theta, batch, rng)
+        if baseline == "state":
+            signal = signal - domain.state_values(model, theta, batch, rng)
     else:
         signal = batch.rewards
-    coef = entry.coefficients(log_rho, signal, domain.gamma, batch.mask)
+        if baseline == "state":
+            if entry.baseline_coefficients is None:
+                raise ValueError(f"{algorithm!r} has no estimator with a state baseline")
+            coefficients = entry.baseline_coefficients
+    coef = coefficients(log_rho, signal, domain.gamma, batch.mask)
     return domain.score_dot(theta, batch, coef) / batch.n, model
 
 
@@ -274,7 +302,15 @@ def batch_policy_search(
             )
         if k < settings.iterations and not stopped:
             grad, model = estimate_gradient(
-                domain, algorithm, theta, batch, settings.q_norm, rng, log_rho, model
+                domain,
+                algorithm,
+                theta,
+                batch,
+                settings.q_norm,
+                rng,
+                log_rho,
+                model,
+                settings.baseline,
             )
             _require_finite(
                 {"gradient": grad},

@@ -1,4 +1,5 @@
-"""Action-value functions Q^{pi, p} used by the MVG (Section 4.2).
+"""Action-value functions Q^{pi, p} used by the MVG (Section 4.2), and the state values
+V^{pi, p}(s) = E_{a ~ pi}[Q^{pi, p}(s, a)] of the optional state baseline.
 
 For finite models the evaluation is exact, by finite-horizon dynamic programming; an episode of
 horizon T makes Q depend on the time step t (T - t steps remain).
@@ -65,15 +66,53 @@ def monte_carlo_q(
     advance together, one array operation per time step, and finished rollouts leave the arrays.
     Returns the mean over the M rollouts, shape [P] (0 where no step is left).
     """
+    return _mean_return(
+        model, policy, theta, reward_and_done, states, actions, steps, gamma, rollouts, rng
+    )
+
+
+def monte_carlo_v(
+    model: TransitionModel,
+    policy: Policy,
+    theta: np.ndarray,
+    reward_and_done: RewardFn,
+    states: np.ndarray,
+    steps: np.ndarray,
+    gamma: float,
+    rollouts: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """V^{pi, p_hat}(s) = E_{a ~ pi(.|s)}[Q^{pi, p_hat}(s, a)] (Section 2) by the rollouts of
+    Eq. 4 whose first action is drawn from pi_theta too: M rollouts per state, the same engine and
+    the same cost as ``monte_carlo_q``. Returns [P], 0 where no step is left."""
+    return _mean_return(
+        model, policy, theta, reward_and_done, states, None, steps, gamma, rollouts, rng
+    )
+
+
+def _mean_return(
+    model: TransitionModel,
+    policy: Policy,
+    theta: np.ndarray,
+    reward_and_done: RewardFn,
+    states: np.ndarray,
+    actions: np.ndarray | None,
+    steps: np.ndarray,
+    gamma: float,
+    rollouts: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The mean discounted return of M model rollouts from each state; the first action is the
+    given one, or drawn from pi_theta when ``actions`` is None."""
     left = np.repeat(np.asarray(steps), rollouts)
     ret = np.zeros(left.size)
     index = np.flatnonzero(left > 0)
     s = np.repeat(np.asarray(states), rollouts, axis=0)[index]
-    a = np.repeat(np.asarray(actions), rollouts, axis=0)[index]
+    a = None if actions is None else np.repeat(np.asarray(actions), rollouts, axis=0)[index]
     left = left[index]
     discount, k = 1.0, 0
     while index.size:
-        if k > 0:
+        if k > 0 or a is None:
             a = policy.sample(theta, s, rng)
         s_next = model.sample(s, a, rng)
         reward, done = reward_and_done(s, a, s_next)

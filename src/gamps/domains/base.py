@@ -1,7 +1,8 @@
 """The contract between an environment and Algorithm 1: everything the loop and the pipeline call.
 
 A domain bundles an environment with the policy class, the behaviour policy, batched data
-collection, the model class, Q^{pi, p_hat} on a dataset and the evaluation of J(theta). Its
+collection, the model class, Q^{pi, p_hat} on a dataset (and V^{pi, p_hat}, for the optional state
+baseline of Eq. 5) and the evaluation of J(theta). Its
 constructor's keyword arguments are its config keys (``config_keys``): the pipeline passes exactly
 these, so they are declared once, with their paper-scale defaults.
 """
@@ -17,7 +18,7 @@ import numpy as np
 from ..data import TrajectoryBatch
 from ..models import TransitionModel
 from ..policies import Policy
-from ..value import monte_carlo_q
+from ..value import monte_carlo_q, monte_carlo_v
 
 #: The domain's model class.
 ModelT = TypeVar("ModelT", bound=TransitionModel)
@@ -74,6 +75,21 @@ class Domain(ABC, Generic[ModelT]):
     ) -> np.ndarray:
         """Q^{pi_theta, p_hat}_t(s_t, a_t) at every step of the batch, [N, T] (0 where masked)."""
 
+    def state_values(
+        self,
+        model: ModelT,
+        theta: np.ndarray,
+        batch: TrajectoryBatch,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """V^{pi_theta, p_hat}_t(s_t) = E_{a ~ pi_theta}[Q_t(s_t, a)] at every step of the batch,
+        [N, T], independent of the stored actions given the states: the state baseline of Eq. 5
+        (``Settings.baseline = "state"``). Optional: without it, that baseline is unavailable."""
+        raise NotImplementedError(
+            f"the {self.name} domain gives no state values V^(pi, p_hat): "
+            "the state baseline is not available there"
+        )
+
     @abstractmethod
     def evaluate(self, theta: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
         """J(theta) in the real environment as ``{"return": ...}``, plus any further metrics."""
@@ -100,8 +116,10 @@ class Domain(ABC, Generic[ModelT]):
 
 class MonteCarloQDomain(Domain[ModelT]):
     """A domain whose Q^{pi, p_hat} comes from Eq. 4: ``rollouts`` model rollouts per pair, each to
-    the horizon (T - t steps), with the known ``reward_and_done(s, a, s')``. A subclass may
-    replace ``rollout_q``, the engine."""
+    the horizon (T - t steps), with the known ``reward_and_done(s, a, s')``; V^{pi, p_hat} of the
+    state baseline from as many rollouts per state, whose first action is drawn from pi too (so
+    the baseline doubles the rollouts). A subclass may replace ``rollout_q`` and ``rollout_v``,
+    the engines."""
 
     rollouts: int
 
@@ -130,6 +148,23 @@ class MonteCarloQDomain(Domain[ModelT]):
         )
         return q
 
+    def state_values(
+        self,
+        model: ModelT,
+        theta: np.ndarray,
+        batch: TrajectoryBatch,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """V^{pi, p_hat}_t(s_t) at every valid step, [N, T] (0 where masked), by ``rollout_v``:
+        fresh rollouts from the states alone, so the estimate is independent of the stored
+        actions (and of the Q rollouts) given the states, as the baseline needs."""
+        v = np.zeros(batch.mask.shape)
+        n_idx, t_idx = np.nonzero(batch.mask)
+        v[n_idx, t_idx] = self.rollout_v(
+            model, theta, batch.states[n_idx, t_idx], batch.horizon - t_idx, rng
+        )
+        return v
+
     def rollout_q(
         self,
         model: ModelT,
@@ -147,6 +182,27 @@ class MonteCarloQDomain(Domain[ModelT]):
             self.reward_and_done,
             states,
             actions,
+            steps,
+            self.gamma,
+            self.rollouts,
+            rng,
+        )
+
+    def rollout_v(
+        self,
+        model: ModelT,
+        theta: np.ndarray,
+        states: np.ndarray,
+        steps: np.ndarray,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """V of each state with ``steps`` steps left: ``value.monte_carlo_v``."""
+        return monte_carlo_v(
+            model,
+            self.policy,
+            theta,
+            self.reward_and_done,
+            states,
             steps,
             self.gamma,
             self.rollouts,

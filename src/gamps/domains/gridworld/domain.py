@@ -1,4 +1,4 @@
-"""The two-areas gridworld as a domain of Algorithm 1: exact Q by dynamic programming, exact J."""
+"""The two-areas gridworld as a domain of Algorithm 1: exact Q, V and J by dynamic programming."""
 
 from __future__ import annotations
 
@@ -70,6 +70,17 @@ class GridworldDomain(Domain[ActionEffectModel]):
     def make_model(self) -> ActionEffectModel:
         return ActionEffectModel()
 
+    def q_table(self, model: ActionEffectModel, theta: np.ndarray) -> np.ndarray:
+        """Q_t^{pi, p_hat}(s, a) of every step, state and action, [T, S, A], exact (Section 4.2)."""
+        return finite_horizon_q(
+            model.transition_tensor(),
+            gw.REWARD,
+            self.policy.probs(theta),
+            self.gamma,
+            self.horizon,
+            gw.TERMINAL,
+        )
+
     def q_values(
         self,
         model: ActionEffectModel,
@@ -78,16 +89,21 @@ class GridworldDomain(Domain[ActionEffectModel]):
         rng: np.random.Generator | None = None,
     ) -> np.ndarray:
         """Q_t^{pi, p_hat}(s_t, a_t) at every step of the batch, exact (Section 4.2)."""
-        q = finite_horizon_q(
-            model.transition_tensor(),
-            gw.REWARD,
-            self.policy.probs(theta),
-            self.gamma,
-            self.horizon,
-            gw.TERMINAL,
-        )
+        q = self.q_table(model, theta)
         t = np.arange(batch.horizon)[None, :]
         return q[t, batch.states[:, :-1], batch.actions]
+
+    def state_values(
+        self,
+        model: ActionEffectModel,
+        theta: np.ndarray,
+        batch: TrajectoryBatch,
+        rng: np.random.Generator | None = None,
+    ) -> np.ndarray:
+        """V_t^{pi, p_hat}(s_t) = sum_a pi(a | s_t) Q_t(s_t, a) at every step, exact, from the
+        same dynamic-programming table as ``q_values``."""
+        v = np.sum(self.policy.probs(theta) * self.q_table(model, theta), axis=-1)
+        return v[np.arange(batch.horizon)[None, :], batch.states[:, :-1]]
 
     def evaluate(
         self, theta: np.ndarray, rng: np.random.Generator | None = None

@@ -2,7 +2,8 @@
 
 Datasets and evaluations run the real Swimmer-v5; Q^{pi, p_hat} comes from Eq. 4 in the
 MLP-Gaussian model with the known reward, by the fused rollouts of ``rollouts`` (the generic
-``value.monte_carlo_q`` computes the same, slower).
+``value.monte_carlo_q`` computes the same, slower), and so does V^{pi, p_hat} of the optional
+state baseline.
 """
 
 from __future__ import annotations
@@ -145,10 +146,36 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
         rng: np.random.Generator,
     ) -> np.ndarray:
         """Eq. 4 by the fused engine of ``rollouts`` (the same law as the generic one)."""
+        stats: dict[str, float] = {}
+        q = self._fused(model, theta, states, actions, steps, rng, stats)
+        self._off_support = stats["off_support"]
+        return q
+
+    def rollout_v(
+        self,
+        model: MLPGaussianModel,
+        theta: np.ndarray,
+        states: np.ndarray,
+        steps: np.ndarray,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """V of the state baseline by the fused engine, the first action drawn from pi too
+        (``off_support`` keeps describing the Q rollouts)."""
+        return self._fused(model, theta, states, None, steps, rng)
+
+    def _fused(
+        self,
+        model: MLPGaussianModel,
+        theta: np.ndarray,
+        states: np.ndarray,
+        actions: np.ndarray | None,
+        steps: np.ndarray,
+        rng: np.random.Generator,
+        stats: dict[str, float] | None = None,
+    ) -> np.ndarray:
         from .rollouts import monte_carlo_q as fused_monte_carlo_q
 
-        stats: dict[str, float] = {}
-        q = fused_monte_carlo_q(
+        return fused_monte_carlo_q(
             model,
             self.policy.weights(theta),
             self.policy.std,
@@ -166,8 +193,6 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
             limits=(np.subtract(sw.JOINTS, sw.FEATURES.start), sw.JOINT_LIMIT),
             stats=stats,
         )
-        self._off_support = stats["off_support"]
-        return q
 
     def evaluate(self, theta: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
         """J(theta) from ``evaluation_episodes`` real episodes of pi_theta."""

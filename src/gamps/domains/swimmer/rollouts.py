@@ -1,8 +1,10 @@
 """Eq. 4 for the swimmer, fused: Q^{pi, p_hat}(s, a) from M rollouts of every (s, a) pair in the
-MLP-Gaussian model, with the linear-Gaussian policy and the known reward, in float32.
+MLP-Gaussian model, with the linear-Gaussian policy and the known reward, in float32; and
+V^{pi, p_hat}(s) of the state baseline, from M rollouts whose first action is drawn from pi too.
 
-It computes what ``value.monte_carlo_q`` computes with ``MLPGaussianModel.sample`` and
-``GaussianPolicy.sample`` (a test compares the two), laid out for speed:
+It computes what ``value.monte_carlo_q`` (and ``value.monte_carlo_v``) computes with
+``MLPGaussianModel.sample`` and ``GaussianPolicy.sample`` (tests compare the two), laid out for
+speed:
 
 - Structure of arrays: every quantity is a row of length P x M (state features [9, R], hidden
   units [33, R]), so each element-wise operation runs over long contiguous rows and each layer is
@@ -73,7 +75,8 @@ def monte_carlo_q(
 ) -> np.ndarray:
     """Q(s, a) by Eq. 4 for P pairs (states [P, ds], actions [P, da], ``steps`` [P] left before
     the horizon): the mean over M rollouts of sum_k gamma^k r_k, where a rollout takes a in s,
-    then a_k ~ N(phi(s_k)^T W, std^2) (``policy_weights`` W [n_features, da]), with the model's
+    then a_k ~ N(phi(s_k)^T W, std^2) (``policy_weights`` W [n_features, da]); with ``actions``
+    None, a_0 is drawn from the policy as well and the mean estimates V(s). The model gives
     s_{k+1} = s_k + Delta, Delta ~ N(mu(s_k, clip(a_k)), sigma^2), and the known reward
     r_k = Delta[velocity_index] / dt - control_cost |a_k|^2 (on the action as drawn). The
     episode never ends early. Coordinates the model bounds (``model.bounds``, by state index)
@@ -82,9 +85,10 @@ def monte_carlo_q(
     receives ``off_support``, the fraction of model steps that end there (before any clipping).
     Returns float64 [P]; 0 where no step is left."""
     w1, w2, w3, log_std_bounds, log_y_scale = model.rollout_layers()
-    n_features = w1.shape[1] - 1 - np.shape(actions)[-1]
-    n_out = w3.shape[0] // 2
     w_pi = torch.as_tensor(np.asarray(policy_weights, dtype=F32).T.copy())
+    n_features = w1.shape[1] - 1 - w_pi.shape[0]
+    n_out = w3.shape[0] // 2
+    draw_first = actions is None
     low, high = action_bounds
     offset = feature_slice.start or 0
     clipped = [(i - offset, lo_hi) for i, lo_hi in getattr(model, "bounds", {}).items()]
@@ -104,15 +108,16 @@ def monte_carlo_q(
         x[:n_features] = np.asarray(states)[pair[cols]][:, feature_slice].T
         x[-1] = 1.0
         a_all = np.empty((w_pi.shape[0], width), dtype=F32)
-        a_all[:] = np.asarray(actions)[pair[cols]].T
+        if not draw_first:
+            a_all[:] = np.asarray(actions)[pair[cols]].T
         h1 = np.empty((w1.shape[0], width), dtype=F32)
         h2 = np.empty((w2.shape[0], width), dtype=F32)
         out = np.empty((w3.shape[0], width), dtype=F32)
         discount = 1.0
         for k in range(-int(chunk_left[0])):
             n = int(np.searchsorted(chunk_left, -k))
-            a = a_all[:, :n]  # at k = 0, the pair's own action
-            if k > 0:
+            a = a_all[:, :n]  # at k = 0, the pair's own action (unless drawn from pi)
+            if k > 0 or draw_first:
                 noise = standard_normal(rng, len(a) + n_out, n)
                 _mm(w_pi, x[:n_features, :n], a)
                 a += F32(policy_std) * noise[: len(a)]
