@@ -17,6 +17,7 @@ from gymnasium.utils.env_checker import check_env
 import gamps.envs  # noqa: F401  (registers the environment)
 from gamps import algorithms, bias, data, experiment
 from gamps.analysis import render, tables
+from gamps.domains.gridworld import GridworldDomain
 from gamps.domains.gridworld import dynamics as gw
 from gamps.domains.gridworld import gradient_bias as gb
 from gamps.domains.gridworld.env import TwoAreasGridworld
@@ -481,11 +482,7 @@ def test_sample_fit_is_the_fit_of_algorithm_1(domain, behaviour_theta):
 def test_bound_holds_on_pipeline_cases():
     """The pipeline's own cases at small scale: pi_b of three seeds, models fitted on the exact
     distributions and on samples, and every iterate of short GAMPS paths."""
-    cfg = {
-        "gamma": 0.9,
-        "horizon": 20,
-        "lower_logit": 12.0,
-        "upper_logit_std": 1.0,
+    cfg = GridworldDomain.defaults() | {
         "n_trajectories": [20, 200],
         "iterations": 6,
         "step_size": 1.0,
@@ -524,11 +521,7 @@ def test_bound_holds_on_pipeline_cases():
 
 
 def test_recomputed_path_must_match_the_recorded_run():
-    cfg = {
-        "gamma": 0.9,
-        "horizon": 20,
-        "lower_logit": 12.0,
-        "upper_logit_std": 1.0,
+    cfg = GridworldDomain.defaults() | {
         "iterations": 3,
         "step_size": 1.0,
         "q_norm": 2.0,

@@ -20,8 +20,8 @@ for seed, path in enumerate(sm.input.data):
         {
             "seed": seed,
             "n_trajectories": n,
-            "delta_lower": lower_area_mass(delta),
-            "eta_lower": lower_area_mass(eta),
+            "delta_lower": lower_area_mass(delta, domain.layout),
+            "eta_lower": lower_area_mass(eta, domain.layout),
         }
     )
 io.write_csv(pd.DataFrame(rows), sm.output[0])

@@ -34,9 +34,9 @@ def weight_maps(
     return delta, eta
 
 
-def lower_area_mass(weight_map: np.ndarray) -> float:
-    """The mass a normalised [state, action] map puts on the lower area (claim 1)."""
-    return float(weight_map[~gw.is_upper(np.arange(gw.N_STATES))].sum())
+def lower_area_mass(weight_map: np.ndarray, layout: gw.Layout = gw.PAPER) -> float:
+    """The mass a normalised [state, action] map puts on the lower area of ``layout`` (claim 1)."""
+    return layout.lower_mass(weight_map)
 
 
 def weights_table(delta: np.ndarray, eta: np.ndarray) -> pd.DataFrame:
