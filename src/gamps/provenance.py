@@ -49,6 +49,8 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
     "lower_area_mass": ("collect_dataset-gridworld",),
     "gradient_bias": ("collect_dataset-gridworld", "train-gridworld"),
     "gradient_bias_summary": ("gradient_bias",),
+    "gradient_used": ("aggregate-gridworld",),
+    "gradient_used_summary": ("gradient_used",),
     "gradient_check": ("collect_dataset-swimmer",),
     "gradient_check_summary": ("gradient_check",),
     "figure1": ("gridworld_weights",),
@@ -61,6 +63,7 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
         "tables-*",
         "gradient_bias_summary",
         "gradient_check_summary",
+        "gradient_used_summary",
     ),
     "provenance": ("replication_report", "figure1", "figure2", "figure3", "figure4"),
 }

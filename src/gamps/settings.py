@@ -25,6 +25,7 @@ PER_ENV_RULES = ("collect_dataset", "train")
 RULES = (
     *PER_ENV_RULES,
     "gradient_bias",
+    "gradient_used",
     "gradient_check",
     "gridworld_weights",
     "lower_area_mass",
@@ -56,6 +57,9 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
     train: ``env_config``, the domain keys of ``env`` and Algorithm 1's settings.
     gradient_bias: ``env_config``, the gridworld's domain keys, Algorithm 1's settings (it
     recomputes the GAMPS path) and its dataset sizes; ``bias_config``, the gradient_bias section.
+    gradient_used: ``env_config``, the gridworld's domain keys, Algorithm 1's settings, its dataset
+    sizes and algorithms (it recomputes every algorithm's path); ``path_every`` of the
+    gradient_bias section.
     gradient_check: ``env_config``, the swimmer's domain keys, q_norm, algorithms and
     reference_trajectories.
     gridworld_weights, lower_area_mass: ``env_config``, the gridworld's domain keys, q_norm and
@@ -76,6 +80,12 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
     elif rule == "gradient_bias":
         keys = (*DOMAIN_KEYS["gridworld"], *SETTINGS_KEYS, "n_trajectories")
         params = {"env_config": _keys(grid, *keys), "bias_config": config["gradient_bias"]}
+    elif rule == "gradient_used":
+        keys = (*DOMAIN_KEYS["gridworld"], *SETTINGS_KEYS, "n_trajectories", "algorithms")
+        params = {
+            "env_config": _keys(grid, *keys),
+            "path_every": config["gradient_bias"]["path_every"],
+        }
     elif rule == "gradient_check":
         keys = (*DOMAIN_KEYS["swimmer"], "q_norm", "algorithms", "reference_trajectories")
         params = {"env_config": _keys(config["swimmer"], *keys)}
