@@ -35,6 +35,7 @@ rule all:
         rules.fig4.input,
         rules.gridworld_weights.output,
         rules.gradient_bias_summary.output,
+        rules.gradient_used_summary.output,
         expand(rules.aggregate.output, env=ENVS),
         rules.replication_report.output,
         rules.provenance.output,

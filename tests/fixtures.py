@@ -241,6 +241,8 @@ AFTER_GRIDWORLD_SETTINGS = {
     "tables-gridworld",
     "gradient_bias",
     "gradient_bias_summary",
+    "gradient_used",
+    "gradient_used_summary",
     "figure2",
     "figure4",
     "replication_report",

@@ -126,6 +126,46 @@ def test_gradient_bias_contract(smoke_run):
     assert "Theorem 3.2" in (smoke_run / "results/_smoke/gridworld/gradient_bias.md").read_text()
 
 
+def test_gradient_used_contract(smoke_run):
+    results = smoke_run / "results/_smoke/gridworld"
+    gradients = pd.read_csv(results / "gradient_used.csv")
+    iterations = {*range(0, SMOKE["iterations"] + 1, CONFIG["gradient_bias"]["path_every"])}
+    iterations.add(SMOKE["iterations"])
+    runs = len(SMOKE["algorithms"]) * len(SMOKE["n_trajectories"]) * SMOKE["seeds"]
+    assert len(gradients) == runs * len(iterations)
+    cosines = gradients[["cosine", "exact_cosine", "sampling_cosine"]]
+    assert cosines.apply(lambda c: c.between(-1, 1)).all().all()
+    assert (gradients["norm_ratio"] > 0).all()
+    # the recomputed paths are the runs' (the summary checked them; here at the last iteration)
+    curves = pd.read_csv(results / "curves.csv")
+    keys = ["algorithm", "n_trajectories", "seed", "iteration"]
+    joined = gradients.merge(curves, on=keys, suffixes=("", "_run"))
+    assert len(joined) == len(gradients)
+    np.testing.assert_allclose(joined["return"], joined["return_run"], rtol=1e-7)
+    summary = pd.read_csv(results / "gradient_used_summary.csv")
+    assert len(summary) == len(SMOKE["algorithms"]) * len(SMOKE["n_trajectories"]) * 3
+    decomposition = pd.read_csv(results / "gap_decomposition.csv")
+    assert len(decomposition) == len(SMOKE["n_trajectories"]) * SMOKE["seeds"]
+    terms = decomposition.filter(
+        items=[
+            "batch_reference",
+            "sampling_reference",
+            "model_reference",
+            "step_size",
+            "model_baseline",
+            "sampling_baseline",
+            "batch_baseline",
+        ]
+    )
+    assert terms.shape[1] == 7
+    np.testing.assert_allclose(terms.sum(axis=1), decomposition["gap"], atol=1e-12)
+    assert (pd.read_csv(results / "gap_decomposition_summary.csv")["seeds"] == SMOKE["seeds"]).all()
+    assert (
+        "#### gridworld: the gradient each algorithm used"
+        in (smoke_run / "results/_smoke/REPORT.md").read_text()
+    )
+
+
 def test_rerun_is_bit_identical_on_other_core_counts(smoke_run, tmp_path):
     result = snakemake(tmp_path, "--cores", "1")
     assert result.returncode == 0, result.stderr[-3000:]

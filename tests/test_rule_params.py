@@ -70,6 +70,16 @@ def test_gridworld_rules_read_their_keys():
         "n_trajectories",
     }
     assert bias["bias_config"] == SMOKE["gradient_bias"]
+    used = rule_params("gradient_used", SMOKE)
+    assert set(used) == {"env_config", "path_every"}
+    assert used["env_config"].keys() == {
+        *DOMAIN_KEYS["gridworld"],
+        *SETTINGS_KEYS,
+        "n_trajectories",
+        "algorithms",
+    }
+    assert used["env_config"] == {key: GRID[key] for key in used["env_config"]}
+    assert used["path_every"] == SMOKE["gradient_bias"]["path_every"]
     for rule in ("gridworld_weights", "lower_area_mass"):
         params = rule_params(rule, SMOKE)
         assert set(params) == {"env_config"} and params["env_config"].keys() == FIGURE1_DATA
@@ -109,11 +119,11 @@ def test_params_are_canonical():
     [
         ("gridworld", {"figure1_actions": ["up", "left"]}, {("figure1", None)}),
         ("gridworld", {"seeds": 7}, set()),
-        ("gridworld", {"algorithms": ["gamps"]}, set()),
+        ("gridworld", {"algorithms": ["gamps"]}, {("gradient_used", None)}),
         (
             "gridworld",
             {"step_size": 0.5},
-            {("train", "gridworld"), ("gradient_bias", None)},
+            {("train", "gridworld"), ("gradient_bias", None), ("gradient_used", None)},
         ),
         (
             "gridworld",
@@ -122,13 +132,19 @@ def test_params_are_canonical():
                 ("train", "gridworld"),
                 ("tune", "gridworld"),
                 ("gradient_bias", None),
+                ("gradient_used", None),
                 ("gridworld_weights", None),
                 ("lower_area_mass", None),
             },
         ),
         ("gradient_bias", {"repetitions": 9}, {("gradient_bias", None)}),
-        ("gridworld", {"update": "adam"}, {("train", "gridworld"), ("gradient_bias", None)}),
+        (
+            "gridworld",
+            {"update": "adam"},
+            {("train", "gridworld"), ("gradient_bias", None), ("gradient_used", None)},
+        ),
         ("minigolf", {"iterations": 9}, {("train", "minigolf"), ("tune", "minigolf")}),
+        ("gradient_bias", {"path_every": 9}, {("gradient_bias", None), ("gradient_used", None)}),
         (
             "swimmer",
             {"model_patience": 9},
@@ -160,6 +176,7 @@ def test_params_are_canonical():
         "q_norm",
         "bias-repetitions",
         "update",
+        "bias-path_every",
         "minigolf-iterations",
         "swimmer-model_patience",
         "swimmer-reference_trajectories",
@@ -233,13 +250,15 @@ def gridworld_runs(seeds, n=None) -> set[str]:
 
 
 #: Every job downstream of the gridworld's training (aggregate, its tables and Figure 2, the
-#: gradient-bias summary and Figure 4, the report, the provenance record) and the default target.
+#: gradient-bias summary and Figure 4, the gradient-used summary, the report, the provenance
+#: record) and the default target.
 AFTER_GRIDWORLD_TRAINING = {
     "aggregate[env=gridworld]",
     "tables[env=gridworld]",
     "figure2",
     "gradient_bias_summary",
     "figure4",
+    "gradient_used_summary",
     "replication_report",
     "provenance",
     "all",
@@ -279,6 +298,8 @@ def test_one_more_seed_plans_only_the_new_seed_and_the_aggregates(smoke_run, tmp
         f"collect_dataset[env=gridworld, n={n}, seed={seed}]" for n in GRID["n_trajectories"]
     }
     new_seed |= gridworld_runs([seed]) | {f"gradient_bias[seed={seed}]"}
+    # the gradient-used jobs check their paths against the curves, which gain the new seed
+    new_seed |= {f"gradient_used[seed={s}]" for s in range(seed + 1)}
     # lower_area_mass is claim 1 over every seed: it gains the new one.
     assert plan(smoke_run, tmp_path, config) == (
         new_seed | AFTER_GRIDWORLD_TRAINING | {"lower_area_mass"}
@@ -290,7 +311,7 @@ def test_step_size_retrains_without_recollecting_or_redrawing_figure1(smoke_run,
     """Training and what follows it; never the datasets, Figure 1 or claim 1 (lower_area_mass)."""
     config = changed(SMOKE, "gridworld", step_size=0.5)
     seeds = range(GRID["seeds"])
-    bias = {f"gradient_bias[seed={seed}]" for seed in seeds}
+    bias = {f"gradient_{name}[seed={seed}]" for seed in seeds for name in ("bias", "used")}
     assert plan(smoke_run, tmp_path, config) == (
         gridworld_runs(seeds) | bias | AFTER_GRIDWORLD_TRAINING
     )

@@ -9,6 +9,7 @@ never on which job ran first or on how many cores ran them.
     evaluation at iter k  spawn key (3, N, k)  the same evaluation episodes for every algorithm
     gradient-bias samples spawn key (4, N, r)  repetition r of the diagnostics' datasets
     gradient-check data   spawn key (5, N)     the reference's fresh on-policy trajectories
+    fresh on-policy data  spawn key (6, N, k)  iteration k's new trajectories (gradient_used)
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ PER_ENV_RULES = ("collect_dataset", "train", "tune")
 RULES = (
     *PER_ENV_RULES,
     "gradient_bias",
+    "gradient_used",
     "gradient_check",
     "figure5",
     "gridworld_weights",
@@ -68,6 +69,9 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
     point's wildcards), and the dataset sizes; ``seeds``, the tuning seeds.
     gradient_bias: ``env_config``, the gridworld's domain keys, Algorithm 1's settings (it
     recomputes the GAMPS path) and its dataset sizes; ``bias_config``, the gradient_bias section.
+    gradient_used: ``env_config``, the gridworld's domain keys, Algorithm 1's settings, its dataset
+    sizes and algorithms (it recomputes every algorithm's path); ``path_every`` of the
+    gradient_bias section.
     gradient_check: ``env_config``, the swimmer's domain keys, q_norm, algorithms and
     reference_trajectories.
     gridworld_weights, lower_area_mass: ``env_config``, the gridworld's domain keys, q_norm and
@@ -92,6 +96,9 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
     elif rule == "gradient_bias":
         env_config = _learning(config, "gridworld") | _keys(grid, "n_trajectories")
         params = {"env_config": env_config, "bias_config": config["gradient_bias"]}
+    elif rule == "gradient_used":
+        env_config = _learning(config, "gridworld") | _keys(grid, "n_trajectories", "algorithms")
+        params = {"env_config": env_config, "path_every": config["gradient_bias"]["path_every"]}
     elif rule == "gradient_check":
         keys = (*DOMAIN_KEYS["swimmer"], "q_norm", "algorithms", "reference_trajectories")
         params = {"env_config": _keys(config["swimmer"], *keys)}

@@ -30,6 +30,8 @@ def fig(path):
 DATASET = res("{env}/data/N{n}_seed{seed}")
 RUN = res("{env}/runs/{algo}/N{n}_seed{seed}.csv")
 BIAS_SEED = res("gridworld/gradient_bias/seed{seed}.csv")
+USED_SEED = res("gridworld/gradient_used/gradients_seed{seed}.csv")
+RETURNS_SEED = res("gridworld/gradient_used/returns_seed{seed}.csv")
 GRADIENT_CHECK = res("swimmer/gradient_check/N{n}_seed{seed}.csv")
 # A grid point of the tuning (gamps.tuning): every tuning seed and N of one (algo, update, alpha).
 TUNE_RUN = res("tuning/runs/{env}/{algo}/{ascent}_alpha{step}.csv")
@@ -65,7 +67,7 @@ def runs(env):
 def intermediates():
     """The datasets and run files of this config (not committed: rebuilt on demand)."""
     seeds = range(config["gridworld"]["seeds"])
-    paths = expand(BIAS_SEED, seed=seeds)
+    paths = expand([BIAS_SEED, USED_SEED, RETURNS_SEED], seed=seeds)
     for env in ENVS:
         cfg = config[env]
         paths += runs(env)

@@ -97,6 +97,67 @@ rule fig4:
         rules.figure4.output,
 
 
+# Beyond the paper: the gradient each algorithm used on its batch against the true gradient, and
+# the decomposition of the final-return gap GAMPS - PGT (exact, on the gridworld). A job redraws
+# its seed's datasets (experiment.collect_dataset: the dataset files' draws), recomputes every
+# path and checks it against the aggregated curves: an input on the dataset or run files would
+# make Snakemake retrain every gridworld run whose file is absent (a fresh clone has none).
+rule gradient_used:
+    input:
+        stamp=stamp("gradient_used"),
+        curves=expand(rules.aggregate.output.curves, env="gridworld"),
+    output:
+        gradients=USED_SEED,
+        returns=RETURNS_SEED,
+    log:
+        res("logs/gridworld/gradient_used/seed{seed}.log"),
+    benchmark:
+        res("benchmarks/gridworld/gradient_used/seed{seed}.tsv")
+    conda:
+        "../envs/gamps.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        **rule_params("gradient_used", config),
+    script:
+        "../scripts/gradient_used.py"
+
+
+rule gradient_used_summary:
+    input:
+        stamp=stamp("gradient_used_summary"),
+        gradients=expand(
+            rules.gradient_used.output.gradients,
+            seed=range(config["gridworld"]["seeds"]),
+        ),
+        returns=expand(
+            rules.gradient_used.output.returns,
+            seed=range(config["gridworld"]["seeds"]),
+        ),
+    output:
+        gradients=res("gridworld/gradient_used.csv"),
+        gradients_summary=res("gridworld/gradient_used_summary.csv"),
+        returns=res("gridworld/final_returns.csv"),
+        returns_summary=res("gridworld/final_returns_summary.csv"),
+        decomposition=res("gridworld/gap_decomposition.csv"),
+        decomposition_summary=res("gridworld/gap_decomposition_summary.csv"),
+        markdown=res("gridworld/gradient_used.md"),
+    log:
+        res("logs/gridworld/gradient_used_summary.log"),
+    benchmark:
+        res("benchmarks/gridworld/gradient_used_summary.tsv")
+    conda:
+        "../envs/gamps.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/gradient_used_summary.py"
+
+
 # Beyond the paper: each algorithm's first gradient on the Swimmer against an on-policy reference.
 rule gradient_check:
     input:

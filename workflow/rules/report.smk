@@ -77,6 +77,7 @@ rule replication_report:
         ),
         beyond=rules.gradient_bias_summary.output.markdown,
         gradient_check=rules.gradient_check_summary.output[0],
+        gradient_used=rules.gradient_used_summary.output.markdown,
     output:
         report=report(
             res("REPORT.md"),

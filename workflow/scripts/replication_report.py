@@ -31,6 +31,9 @@ def model_sections() -> dict[str, str]:
                 check = render.gradient_check_markdown(check_table)
             markdown = render.model_health_markdown(health)
             sections[env] = report.model_section(env, markdown, check, sm.params.reference)
+    # The gridworld: the gradient each algorithm used and the decomposition of the gap to PGT.
+    gridworld = Path(sm.input.gradient_used).read_text()
+    sections["gridworld"] = "\n".join(filter(None, [sections.get("gridworld"), gridworld]))
     return sections
 
 

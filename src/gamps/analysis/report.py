@@ -77,7 +77,7 @@ def assemble(
     section, the provenance ``info`` and ``compute`` (``tables.compute_time``). ``results`` is
     the results root and ``figures`` the figures' folder relative to it; a non-empty ``note``
     (the config's scale note) opens the report. ``model_sections`` (env -> Markdown: the health
-    of the fitted models and of the first gradients) close the claim section of their env."""
+    of the fitted models and of the gradients used) close the claim section of their env."""
     out = ["# GAMPS replication report", ""]
     if note:
         out += [f"> **{note}**", ""]
