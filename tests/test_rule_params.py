@@ -92,6 +92,11 @@ def test_gridworld_rules_read_their_keys():
         "name": SMOKE["name"],
         "note": note,
         "reference": SMOKE["swimmer"]["reference_trajectories"],
+        "selection": SMOKE["tuning"]["selection"],
+        "step_sizes": {
+            env: {"step_size": SMOKE[env]["step_size"], "tuned": False, "update": "plain"}
+            for env in ENVS
+        },
     }
 
 
@@ -123,7 +128,12 @@ def test_params_are_canonical():
         (
             "gridworld",
             {"step_size": 0.5},
-            {("train", "gridworld"), ("gradient_bias", None), ("gradient_used", None)},
+            {
+                ("train", "gridworld"),
+                ("gradient_bias", None),
+                ("gradient_used", None),
+                ("replication_report", None),
+            },
         ),
         (
             "gridworld",
@@ -141,7 +151,12 @@ def test_params_are_canonical():
         (
             "gridworld",
             {"update": "adam"},
-            {("train", "gridworld"), ("gradient_bias", None), ("gradient_used", None)},
+            {
+                ("train", "gridworld"),
+                ("gradient_bias", None),
+                ("gradient_used", None),
+                ("replication_report", None),
+            },
         ),
         ("minigolf", {"iterations": 9}, {("train", "minigolf"), ("tune", "minigolf")}),
         ("gradient_bias", {"path_every": 9}, {("gradient_bias", None), ("gradient_used", None)}),

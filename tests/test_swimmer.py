@@ -17,7 +17,7 @@ import pytest
 import torch
 from scipy import stats
 
-from gamps import algorithms, experiment, gradient_check
+from gamps import algorithms, experiment, gradient_check, io
 from gamps.data import TrajectoryBatch
 from gamps.domains import make_domain
 from gamps.domains.swimmer import dynamics as sw
@@ -891,27 +891,39 @@ def test_end_to_end_toy_run_is_reproducible():
                 assert 0 < r["fit_ess"] <= batch.mask.sum()
 
 
-def test_the_gradient_check_compares_the_first_gradient_each_run_used():
-    """The check's cosine of every algorithm equals the cosine, with the same reference, of
-    (theta_1 - theta_0) / alpha of that algorithm's run: the gradient the run actually used."""
+def test_the_gradient_check_compares_the_first_gradient_each_run_used(tmp_path):
+    """The check's cosine of every algorithm is the cosine, with the reference, of the first
+    gradient its run saved, which is (theta_1 - theta_0) / alpha of that run; its diagnostics are
+    those of the run's iteration 0."""
     config = SMOKE | {"iterations": 1}
     batch = experiment.collect_dataset("swimmer", config, n=5, seed=1)
+    domain = make_domain("swimmer", experiment.domain_params("swimmer", config))
+    runs, gradients = [], []
+    for name in config["algorithms"]:
+        path: list = []
+        trace: list = []
+        records = experiment.train("swimmer", config, name, batch, trace=path, gradient_trace=trace)
+        np.testing.assert_allclose(trace[0], (path[1] - path[0]) / config["step_size"])
+        io.write_records(records, tmp_path / f"{name}.csv")
+        io.save_array(trace[0], tmp_path / f"{name}.npy")
+        runs.append(tmp_path / f"{name}.csv")
+        gradients.append(tmp_path / f"{name}.npy")
+    used, diagnostics = gradient_check.run_inputs(runs, gradients, domain.diagnostic_keys)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(gradient_check, "REFERENCE_CHUNK", 2)
-        rows = gradient_check.first_gradients("swimmer", config, batch, reference=6)
+        rows = gradient_check.first_gradients("swimmer", config, batch, 6, used, diagnostics)
     by_name = {r["algorithm"]: r for r in rows}
     assert all(list(r) == list(rows[0]) for r in rows)  # one table: the same columns in each row
     assert list(by_name) == [gradient_check.REFERENCE_HALVES, *config["algorithms"]]
     assert -1 <= by_name[gradient_check.REFERENCE_HALVES]["cosine"] <= 1
     # rebuild the reference from the check's own generator, as the module does
-    domain = make_domain("swimmer", experiment.domain_params("swimmer", config))
     theta = np.asarray(batch.meta["behaviour_theta"])
     generator = experiment.rng(1, 5, 5)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(gradient_check, "REFERENCE_CHUNK", 2)  # 3 = 2 + 1 per half
         halves = [gradient_check._on_policy_gradient(domain, theta, 3, 2.0, generator)]
         halves.append(gradient_check._on_policy_gradient(domain, theta, 3, 2.0, generator))
-    again = gradient_check.first_gradients("swimmer", config, batch, reference=6)
+    again = gradient_check.first_gradients("swimmer", config, batch, 6, used, diagnostics)
     reference = (halves[0] + halves[1]) / 2
     # the chunk size changes only how the reference's random numbers are drawn
     assert again[0]["cosine"] != by_name[gradient_check.REFERENCE_HALVES]["cosine"]
@@ -923,11 +935,10 @@ def test_the_gradient_check_compares_the_first_gradient_each_run_used():
         expected,
     )  # a single chunk is the plain on-policy PGT estimate
     for name in config["algorithms"]:
-        path: list = []
-        experiment.train("swimmer", config, name, batch, trace=path)
-        used = (path[1] - path[0]) / config["step_size"]
-        assert by_name[name]["cosine"] == pytest.approx(gradient_check.cosine(used, reference))
-        ratio = np.linalg.norm(used) / np.linalg.norm(reference)
+        assert by_name[name]["cosine"] == pytest.approx(
+            gradient_check.cosine(used[name], reference)
+        )
+        ratio = np.linalg.norm(used[name]) / np.linalg.norm(reference)
         assert by_name[name]["norm_ratio"] == pytest.approx(ratio)
         # 5 trajectories: the 5th is held out, so the model-based rows have a held-out score
         assert np.isfinite(by_name[name]["model_nll"]) == (name in algorithms.MODEL_BASED)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gamps.analysis import tables
+from gamps.analysis import render, tables
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = 2_000  # resamples where only the structure, not the precision, is tested
@@ -442,3 +442,33 @@ def test_gradient_check_table_summarises_the_cosines_over_seeds():
     assert gamps["cosine_min"] == pytest.approx(-0.2)
     assert gamps["positive"] == pytest.approx(2 / 3)
     assert gamps["norm_ratio_median"] == pytest.approx(2.0) and gamps["seeds"] == 3
+
+
+def test_step_sizes_table_gives_each_algorithms_alpha_and_its_tuning_score():
+    from gamps import tuning
+
+    frame = pd.DataFrame(
+        [
+            {"env": "gridworld", "algorithm": a, "update": "plain", "step_size": s,
+             "seed": seed, "n_trajectories": 10, "final_return": -s * (seed - 999),
+             "best_return": 0.0, "diverged": False}
+            for a in ("gamps", "pgt") for s in (1.0, 3.0) for seed in (1000, 1001)
+        ]
+    )  # fmt: skip
+    tuned = tuning.score_table(frame)
+    settings = {
+        "gridworld": {"update": "plain", "step_size": {"gamps": 1.0, "pgt": 1.0}, "tuned": True},
+        "minigolf": {"update": "adam", "step_size": 0.01, "tuned": False},
+    }
+    table = tables.step_sizes(settings, {"gridworld": tuned})
+    assert table[["env", "algorithm", "step_size"]].values.tolist() == [
+        ["gridworld", "gamps", 1.0],
+        ["gridworld", "pgt", 1.0],
+        ["minigolf", "all", 0.01],
+    ]
+    assert table["score"].iloc[0] == pytest.approx(-1.5)
+    assert table["at_edge"].iloc[0] and pd.isna(table["score"].iloc[2])
+    text = render.step_size_markdown(table)
+    assert "| gridworld | GAMPS | plain | 1 | -1.500 [" in text
+    assert "2 seeds, at the grid's edge" in text
+    assert "| minigolf | all (shared) | adam | 0.01 | set in the config |" in text

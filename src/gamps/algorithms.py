@@ -258,6 +258,7 @@ def batch_policy_search(
     rng: np.random.Generator,
     evaluation_rng: Callable[[int], np.random.Generator] | None = None,
     trace: list | None = None,
+    gradient_trace: list | None = None,
 ) -> list[dict]:
     """Run Algorithm 1 for ``settings.iterations`` steps; one record per evaluated policy.
 
@@ -268,7 +269,7 @@ def batch_policy_search(
     NaN into the curves. ``evaluation_rng(k)`` gives the generator of iteration k's evaluation
     (default: ``rng``); the pipeline makes it depend on (seed, N, k) only, so every algorithm is
     evaluated on the same episodes' randomness (common random numbers). A ``trace`` list
-    receives a copy of every evaluated theta_k.
+    receives a copy of every evaluated theta_k, a ``gradient_trace`` list every gradient estimate.
     """
     get(algorithm)  # an unknown name fails before any work
     theta = np.array(theta0, dtype=float)
@@ -317,6 +318,8 @@ def batch_policy_search(
                 f"{algorithm}: gradient at theta_{k} (ESS {ess:.3g}; a smaller step_size or "
                 "ess_stop_fraction > 0 keeps pi closer to pi_b)",
             )
+            if gradient_trace is not None:
+                gradient_trace.append(grad.copy())
             if model is not None:
                 records[-1].update(domain.diagnostics(model))
             theta = ascent.step(theta, grad)

@@ -69,11 +69,12 @@ def train(
     batch: TrajectoryBatch,
     threads: int = 1,
     trace: list | None = None,
+    gradient_trace: list | None = None,
 ) -> list[dict]:
     """Run ``algorithm`` on a dataset from its behaviour policy (the initial policy of every
     algorithm, so runs of one seed are paired); one record per iteration. ``threads`` bounds the
     intra-op threads of domains that use torch; ``trace`` receives theta_k of every iteration
-    (the learning path)."""
+    (the learning path), ``gradient_trace`` the gradient estimate of every iteration."""
     algorithms.get(algorithm)
     domain = make_domain(env, domain_params(env, env_config))
     domain.set_threads(threads)
@@ -92,6 +93,7 @@ def train(
         rng(seed, 2, n),
         evaluation_rng=lambda k: rng(seed, 3, n, k),
         trace=trace,
+        gradient_trace=gradient_trace,
     )
     ident = {"algorithm": algorithm, "n_trajectories": n, "seed": seed}
     return [ident | record for record in records]

@@ -4,9 +4,9 @@ At iteration 0 every run starts at pi_b, where all importance ratios are 1, so e
 estimate of grad J(pi_b) from the dataset can be compared with a reference computed from fresh
 data: the PGT estimator (the policy gradient theorem, per-decision) on ``reference`` new
 trajectories of pi_b, unbiased on-policy. Its own noise shows in the cosine between the estimates
-of its two halves. Each algorithm's gradient is computed with the training's generator (spawn key
-(2, N) of ``experiment``), so it is exactly the first gradient of the run it checks: for GAMPS and
-ML it includes the model's fit (Eq. 3) and Q by Eq. 4, as the run saw them.
+of its two halves. Each algorithm's gradient is the one its run used, saved by the training job
+(for GAMPS and ML it includes the model's fit, Eq. 3, and Q by Eq. 4, as the run saw them), so the
+check recomputes no fit.
 """
 
 from __future__ import annotations
@@ -50,12 +50,18 @@ def _on_policy_gradient(
 
 
 def first_gradients(
-    env: str, env_config: dict, batch: TrajectoryBatch, reference: int, threads: int = 1
+    env: str,
+    env_config: dict,
+    batch: TrajectoryBatch,
+    reference: int,
+    used: dict[str, np.ndarray],
+    diagnostics: dict[str, dict],
+    threads: int = 1,
 ) -> list[dict]:
-    """One row per algorithm of ``env_config["algorithms"]`` on ``batch`` (a pipeline dataset):
-    the cosine of its first gradient with the reference, the ratio of their norms, and for the
-    model-based ones the diagnostics of the model that gradient used; and a row for the
-    reference's two halves."""
+    """One row per algorithm of ``used`` (its run's first gradient on ``batch``, a pipeline
+    dataset): the cosine of that gradient with the reference, the ratio of their norms, and its
+    ``diagnostics`` (the domain's ``diagnostic_keys`` of the run's iteration 0: the model that
+    gradient used, NaN for the model-free ones); and a row for the reference's two halves."""
     domain = make_domain(env, experiment.domain_params(env, env_config))
     domain.set_threads(threads)
     n, seed = batch.meta["n_trajectories"], batch.meta["seed"]
@@ -71,18 +77,26 @@ def first_gradients(
     no_model = dict.fromkeys(domain.diagnostic_keys, np.nan)
     halves_row = {"algorithm": REFERENCE_HALVES, "cosine": cosine(*halves), "norm_ratio": 1.0}
     rows = [ident | halves_row | no_model]
-    for name in env_config["algorithms"]:
-        grad, model = algorithms.estimate_gradient(
-            domain, name, theta, batch, q_norm, experiment.rng(seed, 2, n)
-        )
-        diagnostics = no_model if model is None else no_model | domain.diagnostics(model)
+    for name, grad in used.items():
         ratio = float(np.linalg.norm(grad) / np.linalg.norm(truth))
+        model = {key: diagnostics[name].get(key, np.nan) for key in domain.diagnostic_keys}
         rows.append(
-            ident
-            | {"algorithm": name, "cosine": cosine(grad, truth), "norm_ratio": ratio}
-            | diagnostics
+            ident | {"algorithm": name, "cosine": cosine(grad, truth), "norm_ratio": ratio} | model
         )
     return rows
+
+
+def run_inputs(runs: Iterable[str | PathLike], gradients: Iterable[str | PathLike], keys):
+    """The first gradient (``.npy``) and the iteration-0 ``keys`` of each run (its CSV), by
+    algorithm."""
+    import pandas as pd
+
+    used, diagnostics = {}, {}
+    for run, gradient in zip(runs, gradients, strict=True):
+        first = pd.read_csv(run).query("iteration == 0").iloc[0]
+        used[first["algorithm"]] = np.load(gradient)
+        diagnostics[first["algorithm"]] = {key: float(first[key]) for key in keys}
+    return used, diagnostics
 
 
 def concatenate(paths: Iterable[str | PathLike]) -> pd.DataFrame:

@@ -85,3 +85,10 @@ def save_figure(fig: Any, paths: Iterable[PathLike], **kwargs_by_suffix: dict[st
             fig.savefig(handle, format=fmt, **kwargs)
 
         atomic_write(path, write)
+
+
+def save_array(array: Any, path: PathLike) -> None:
+    """``numpy.save`` of ``array`` to ``path`` (``.npy``), atomically."""
+    import numpy as np
+
+    atomic_write(path, lambda handle: np.save(handle, np.asarray(array)))

@@ -51,7 +51,7 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
     "gradient_bias_summary": ("gradient_bias",),
     "gradient_used": ("aggregate-gridworld",),
     "gradient_used_summary": ("gradient_used",),
-    "gradient_check": ("collect_dataset-swimmer",),
+    "gradient_check": ("collect_dataset-swimmer", "train-swimmer"),
     "gradient_check_summary": ("gradient_check",),
     "figure1": ("gridworld_weights",),
     "figure2": ("aggregate-gridworld",),

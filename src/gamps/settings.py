@@ -59,6 +59,18 @@ def _learning(config: dict, env: str) -> dict:
     return section | {"step_size": resolve_step_size(config, env)}
 
 
+def _step_setting(config: dict, env: str) -> dict:
+    """How ``env``'s runs step: the update rule and each algorithm's alpha, and whether tuned."""
+    from .tuning import resolve_step_size
+
+    section = config[env]
+    return {
+        "update": section["update"],
+        "step_size": resolve_step_size(config, env),
+        "tuned": section["step_size"] == "tuned",
+    }
+
+
 def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
     """The params of ``rule``, by name: exactly the settings its script reads, canonical.
 
@@ -77,8 +89,10 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
     gridworld_weights, lower_area_mass: ``env_config``, the gridworld's domain keys, q_norm and
     figure1_trajectories.
     figure1: ``actions``, the two actions drawn, and ``note``. figure2-5: ``note``, the config's
-    scale note printed on the figure. replication_report: ``name``, ``note`` and ``reference``
-    (the gradient check's reference_trajectories, which its text names).
+    scale note printed on the figure. replication_report: ``name``, ``note``, ``reference``
+    (the gradient check's reference_trajectories, which its text names), ``step_sizes`` (per
+    environment: the update rule, each algorithm's alpha, whether tuned) and ``selection`` (the
+    folder of the tuning tables, read for the tuned scores).
     """
     grid = config["gridworld"]
     figure1_data = (*DOMAIN_KEYS["gridworld"], "q_norm", "figure1_trajectories")
@@ -113,6 +127,8 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
             "name": config["name"],
             "note": config["scale_note"],
             "reference": config["swimmer"]["reference_trajectories"],
+            "step_sizes": {env: _step_setting(config, env) for env in DOMAIN_KEYS if env in config},
+            "selection": config["tuning"]["selection"],
         }
     else:
         raise ValueError(f"rule {rule!r} reads no setting (known rules: {', '.join(RULES)})")

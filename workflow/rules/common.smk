@@ -29,6 +29,8 @@ def fig(path):
 # The intermediate files (not committed): a dataset (.npz and .json), a run, a seed's diagnostics.
 DATASET = res("{env}/data/N{n}_seed{seed}")
 RUN = res("{env}/runs/{algo}/N{n}_seed{seed}.csv")
+# The run's first gradient, at pi_b (read by the gradient check).
+RUN_GRADIENT = res("{env}/runs/{algo}/N{n}_seed{seed}_gradient0.npy")
 BIAS_SEED = res("gridworld/gradient_bias/seed{seed}.csv")
 USED_SEED = res("gridworld/gradient_used/gradients_seed{seed}.csv")
 RETURNS_SEED = res("gridworld/gradient_used/returns_seed{seed}.csv")
@@ -49,11 +51,11 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-def runs(env):
-    """Every per-seed run file of an environment."""
+def runs(env, pattern=RUN):
+    """Every per-seed run file of an environment (``RUN_GRADIENT``: their first gradients)."""
     cfg = config[env]
     return expand(
-        RUN,
+        pattern,
         env=env,
         algo=cfg["algorithms"],
         n=cfg["n_trajectories"],
@@ -70,7 +72,7 @@ def intermediates():
     paths = expand([BIAS_SEED, USED_SEED, RETURNS_SEED], seed=seeds)
     for env in ENVS:
         cfg = config[env]
-        paths += runs(env)
+        paths += runs(env) + runs(env, RUN_GRADIENT)
         paths += expand(
             f"{DATASET}.npz",
             env=env,

@@ -168,6 +168,18 @@ rule gradient_check:
         meta=expand(
             rules.collect_dataset.output.meta, env="swimmer", allow_missing=True
         ),
+        runs=expand(
+            RUN,
+            env="swimmer",
+            algo=config["swimmer"]["algorithms"],
+            allow_missing=True,
+        ),
+        gradients=expand(
+            RUN_GRADIENT,
+            env="swimmer",
+            algo=config["swimmer"]["algorithms"],
+            allow_missing=True,
+        ),
     output:
         GRADIENT_CHECK,
     log:

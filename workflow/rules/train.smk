@@ -4,7 +4,8 @@ rule train:
         data=rules.collect_dataset.output.data,
         meta=rules.collect_dataset.output.meta,
     output:
-        RUN,
+        run=RUN,
+        gradient=RUN_GRADIENT,
     log:
         res("logs/{env}/train/{algo}/N{n}_seed{seed}.log"),
     benchmark:

@@ -37,6 +37,13 @@ def model_sections() -> dict[str, str]:
     return sections
 
 
+def step_size_section() -> str:
+    steps = sm.params.step_sizes
+    tuned = {env: Path(sm.params.selection) / f"{env}.csv" for env in steps if steps[env]["tuned"]}
+    table = tables.step_sizes(steps, {env: pd.read_csv(path) for env, path in tuned.items()})
+    return render.step_size_markdown(table)
+
+
 outcomes = by_env(sm.input.outcomes, pd.read_csv)
 comparisons = by_env(sm.input.comparisons, pd.read_csv)
 statements = claims.evaluate_claims(pd.read_csv(sm.input.masses), outcomes, comparisons)
@@ -57,5 +64,6 @@ text = report.assemble(
     sm.params.figures,
     sm.params.note,
     model_sections(),
+    step_size_section(),
 )
 io.atomic_write_text(sm.output.report, text)

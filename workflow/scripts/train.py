@@ -7,5 +7,9 @@ experiment.log_to(sm.log[0])
 env, n, seed = sm.wildcards.env, int(sm.wildcards.n), int(sm.wildcards.seed)
 expected = experiment.dataset_metadata(env, sm.params.env_config, n, seed)
 batch = data.load(sm.input.data, expect=expected)
-records = experiment.train(env, sm.params.env_config, sm.wildcards.algo, batch, sm.threads)
-io.write_records(records, sm.output[0])
+gradients: list = []
+records = experiment.train(
+    env, sm.params.env_config, sm.wildcards.algo, batch, sm.threads, gradient_trace=gradients
+)
+io.write_records(records, sm.output.run)
+io.save_array(gradients[0], sm.output.gradient)  # the first gradient (the gradient check's)

@@ -433,3 +433,21 @@ def gradient_check_markdown(table: pd.DataFrame) -> str:
         for r in table.to_dict("records")
     ]
     return "\n".join(_table(header, "rlrrrr", rows)) + "\n"
+
+
+def step_size_markdown(table: pd.DataFrame) -> str:
+    """The report's step sizes: per environment and algorithm, the update rule, alpha and, where
+    tuned, the tuning score [95% CI] over the tuning seeds."""
+    from .. import algorithms
+
+    rows = []
+    for row in table.itertuples():
+        name = "all (shared)" if row.algorithm == "all" else algorithms.label(row.algorithm)
+        if row.tuned and pd.notna(row.score):
+            source = f"{_number(row.score)} [{_number(row.ci_low)}, {_number(row.ci_high)}]"
+            source += f", {int(row.seeds)} seeds" + (", at the grid's edge" if row.at_edge else "")
+        else:
+            source = "set in the config"
+        rows.append([row.env, name, row.update, f"{row.step_size:g}", source])
+    header = ["environment", "algorithm", "update", "α", "tuning score [95% CI]"]
+    return "\n".join(_table(header, "lllrl", rows)) + "\n"

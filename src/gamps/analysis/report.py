@@ -57,6 +57,16 @@ def _git(root: Path, *args: str) -> str:
     return out.stdout.strip() if out.returncode == 0 else ""
 
 
+STEP_SIZES = (
+    "Each algorithm takes its own step size α, selected by `snakemake tuning` on tuning seeds "
+    "kept apart from the evaluation seeds (`gamps.tuning`): every algorithm runs the same grid "
+    "of step sizes per update rule on the same seeds, and the α with the highest mean final "
+    "return (averaged over the dataset sizes, then over the tuning seeds) is selected; a tie "
+    "goes to the smaller α. Figure 5 shows the whole grid; the one shared α of the paper's "
+    "Algorithm 1 is a reading of the robustness stage."
+)
+
+
 def assemble(
     summary: pd.DataFrame,
     statements: pd.DataFrame,
@@ -71,13 +81,15 @@ def assemble(
     figures: str = "../paper_figures",
     note: str = "",
     model_sections: dict[str, str] | None = None,
+    step_sizes: str = "",
 ) -> str:
     """The whole report as Markdown, from the claims' ``summary`` and ``statements``, the rendered
     tables of each environment (outcomes, comparisons, weight health), the 'Beyond the paper'
     section, the provenance ``info`` and ``compute`` (``tables.compute_time``). ``results`` is
     the results root and ``figures`` the figures' folder relative to it; a non-empty ``note``
     (the config's scale note) opens the report. ``model_sections`` (env -> Markdown: the health
-    of the fitted models and of the gradients used) close the claim section of their env."""
+    of the fitted models and of the gradients used) close the claim section of their env.
+    ``step_sizes`` (``render.step_size_markdown``) follows the decision rule."""
     out = ["# GAMPS replication report", ""]
     if note:
         out += [f"> **{note}**", ""]
@@ -89,6 +101,10 @@ def assemble(
         "## Decision rule",
         "",
         DECISION_RULE,
+    ]
+    if step_sizes:
+        out += ["## Step sizes", "", STEP_SIZES, "", step_sizes]
+    out += [
         "## Verdicts",
         "",
         render.verdicts_markdown(summary),

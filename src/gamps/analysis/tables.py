@@ -508,3 +508,32 @@ def gradient_check_table(check: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return out.reset_index()
+
+
+def step_sizes(settings: dict[str, dict], tuning_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """How each environment's runs step: per algorithm, the update rule and alpha, and, where the
+    alpha was tuned, its tuning score, CI and whether it sits at its grid's edge.
+
+    ``settings`` is ``{env: {"update", "step_size" (a number or per algorithm), "tuned"}}``;
+    ``tuning_tables`` the tuning tables (``gamps.tuning``) of the tuned environments."""
+    rows = []
+    for env, setting in settings.items():
+        steps = setting["step_size"]
+        table = tuning_tables.get(env) if setting["tuned"] else None
+        algorithms_ = steps if isinstance(steps, dict) else {"all": steps}
+        for algorithm, alpha in algorithms_.items():
+            row = {"env": env, "algorithm": algorithm, "update": setting["update"]}
+            row |= {"step_size": float(alpha), "tuned": bool(setting["tuned"])}
+            if table is not None:
+                pick = table[
+                    table["selected"]
+                    & (table["algorithm"] == algorithm)
+                    & (table["update"] == setting["update"])
+                ]
+                if len(pick):
+                    first = pick.iloc[0]
+                    row |= {k: first[k] for k in ("score", "ci_low", "ci_high", "seeds")}
+                    row["at_edge"] = bool(first["at_edge"])
+            rows.append(row)
+    columns = ["env", "algorithm", "update", "step_size", "tuned", "score", "ci_low", "ci_high"]
+    return pd.DataFrame(rows).reindex(columns=[*columns, "seeds", "at_edge"])
