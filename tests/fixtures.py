@@ -239,12 +239,15 @@ AFTER_GRIDWORLD_SETTINGS = {
     "train-gridworld",
     "aggregate-gridworld",
     "tables-gridworld",
+    "claims-gridworld",
     "gradient_bias",
     "gradient_bias_summary",
     "figure2",
     "figure4",
     "replication_report",
     "provenance",
+    "verdicts",
+    "figure6",
 }
 SMOKE_CONFIG = ROOT / "config/smoke.yaml"
 

@@ -34,9 +34,7 @@ def model_sections() -> dict[str, str]:
     return sections
 
 
-outcomes = by_env(sm.input.outcomes, pd.read_csv)
-comparisons = by_env(sm.input.comparisons, pd.read_csv)
-statements = claims.evaluate_claims(pd.read_csv(sm.input.masses), outcomes, comparisons)
+statements = claims.gather(sm.input.claims)
 summary = claims.claim_summary(statements)
 io.write_csv(statements, sm.output.statements)
 io.write_csv(summary, sm.output.summary)
