@@ -3,6 +3,8 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
+from gamps import readings
+
 min_version("8.20")
 
 
@@ -10,6 +12,10 @@ configfile: Path(workflow.basedir) / "config/config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
+# The readings of `snakemake robustness`, each checked before anything is written.
+READINGS = readings.load(config, workflow.basedir)
+# Every rule is stamped (gamps.provenance; a reading's module stamps only its own).
+STAMPED = None
 
 
 include: "workflow/rules/common.smk"
@@ -18,9 +24,11 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/diagnostics.smk"
+include: "workflow/rules/statistics.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/provenance.smk"
 include: "workflow/rules/tuning.smk"
+include: "workflow/rules/robustness.smk"
 
 
 report: "workflow/report/workflow.rst"

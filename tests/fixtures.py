@@ -239,6 +239,7 @@ AFTER_GRIDWORLD_SETTINGS = {
     "train-gridworld",
     "aggregate-gridworld",
     "tables-gridworld",
+    "claims-gridworld",
     "gradient_bias",
     "gradient_bias_summary",
     "gradient_used",
@@ -247,6 +248,8 @@ AFTER_GRIDWORLD_SETTINGS = {
     "figure4",
     "replication_report",
     "provenance",
+    "verdicts",
+    "figure6",
 }
 SMOKE_CONFIG = ROOT / "config/smoke.yaml"
 

@@ -173,7 +173,14 @@ def test_config_readme_is_current():
 
 
 @pytest.mark.parametrize(
-    "module", ["gamps.experiment", "gamps.analysis.tables", "gamps.analysis.render"]
+    "module",
+    [
+        "gamps.experiment",
+        "gamps.analysis.tables",
+        "gamps.analysis.render",
+        "gamps.analysis.robustness",
+        "gamps.readings",
+    ],
 )
 def test_light_jobs_do_not_import_torch_or_seaborn(module):
     code = (

@@ -258,6 +258,7 @@ def test_minigolf_curves_contract(smoke_run):
 
 
 def test_statistics_tables_and_report_contract(smoke_run):
+    from gamps.analysis import claims
     from gamps.analysis.claims import CLAIMS, VERDICTS
 
     results = smoke_run / "results/_smoke"
@@ -286,6 +287,10 @@ def test_statistics_tables_and_report_contract(smoke_run):
     assert masses[["delta_lower", "eta_lower"]].apply(lambda c: c.between(0, 1)).all().all()
     statements = pd.read_csv(results / "claims.csv")
     assert set(statements["claim"]) == set(CLAIMS) and statements["verdict"].isin(VERDICTS).all()
+    # The report's statements are those of the rule `claims`, environment by environment.
+    envs = ("gridworld", "minigolf", "swimmer")
+    gathered = claims.gather(results / f"{env}/claims.csv" for env in envs)
+    assert gathered.equals(claims.read_statements(results / "claims.csv"))
     summary = pd.read_csv(results / "claims_summary.csv")
     assert list(summary["claim"]) == list(CLAIMS)
     text = (results / "REPORT.md").read_text()

@@ -119,22 +119,27 @@ def test_stamps_are_canonical_json_naming_code_settings_and_upstream():
 
 
 def test_upstream_is_the_rule_graph_of_the_workflow(tmp_path):
-    """UPSTREAM, which makes stamps transitive, is Snakemake's rule graph (without the stamp
-    jobs and the targets that only gather files)."""
+    """UPSTREAM (with UPSTREAM_OF_ENV), which makes stamps transitive, is Snakemake's rule graph
+    (without the stamp jobs and the targets that only gather files). The readings' own rules
+    (``{reading}__{rule}``) are stamped in their roots, as their modules' rule graphs."""
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
     cmd += ["--configfile", str(ROOT / "config/smoke.yaml"), "--rulegraph", "--forceall"]
-    cmd += ["all", "tuning"]
+    cmd += ["all", "tuning", "robustness"]
     dot = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, check=True).stdout
     names = dict(re.findall(r'^\s*(\d+)\[label = "(\w+)"', dot, re.MULTILINE))
     edges = {(names[a], names[b]) for a, b in re.findall(r"^\s*(\d+) -> (\d+)", dot, re.MULTILINE)}
+    upstream = [*provenance.UPSTREAM.items(), *provenance.UPSTREAM_OF_ENV.items()]
     ours = {
-        (pattern.partition("-")[0], rule)
-        for rule, patterns in provenance.UPSTREAM.items()
+        (pattern.partition("-")[0], rule if isinstance(rule, str) else rule[0])
+        for rule, patterns in upstream
         for pattern in patterns
     }
     gathering = {"all", "fig1", "fig2", "fig3", "fig4", "replication", "stamp", "tuning"}
-    theirs = {(a, b) for a, b in edges if a not in gathering and b not in gathering}
+    gathering.add("robustness")
+    theirs = {(a, b) for a, b in edges if not {a, b} & gathering and "__" not in a + b}
     assert theirs == ours
+    readings = {(a.split("__")[1], b.split("__")[1]) for a, b in edges if "__" in a and "__" in b}
+    assert readings and readings <= ours
 
 
 def test_committed_record_is_current():

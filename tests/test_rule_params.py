@@ -180,7 +180,7 @@ def test_params_are_canonical():
             "scale_note",
             "other",
             {(rule, None) for rule in ("figure1", "figure2", "figure3", "figure4", "figure5")}
-            | {("replication_report", None)},
+            | {("figure6", None), ("verdicts", None), ("replication_report", None)},
         ),
     ],
     ids=[
@@ -219,7 +219,7 @@ def test_every_rule_params_call_names_a_known_rule_of_its_own():
     """Each rule of the workflow that has params takes them from rule_params, under its name."""
     text = "\n".join(path.read_text() for path in sorted((ROOT / "workflow/rules").glob("*.smk")))
     calls = {}
-    for block in re.split(r"^rule ", text, flags=re.MULTILINE)[1:]:
+    for block in re.split(r"^ *rule ", text, flags=re.MULTILINE)[1:]:
         name = block.split(":", 1)[0]
         calls[name] = re.findall(r'rule_params\("(\w+)"', block)
     assert {name: found for name, found in calls.items() if found} == {
@@ -264,12 +264,13 @@ def gridworld_runs(seeds, n=None) -> set[str]:
     }
 
 
-#: Every job downstream of the gridworld's training (aggregate, its tables and Figure 2, the
-#: gradient-bias summary and Figure 4, the gradient-used summary, the report, the provenance
+#: Every job downstream of the gridworld's training (aggregate, its tables, claims and Figure 2,
+#: the gradient-bias summary and Figure 4, the gradient-used summary, the report, the provenance
 #: record) and the default target.
 AFTER_GRIDWORLD_TRAINING = {
     "aggregate[env=gridworld]",
     "tables[env=gridworld]",
+    "claims[env=gridworld]",
     "figure2",
     "gradient_bias_summary",
     "figure4",

@@ -37,7 +37,7 @@ from .settings import RULES, rule_params
 #: The package's folder; its modules are named by their path relative to its parent.
 PACKAGE = Path(__file__).resolve().parent
 #: Rules run once per environment; their stamps are named ``{rule}-{env}``.
-PER_ENV = ("collect_dataset", "train", "aggregate", "tables", "tune", "tuning_table")
+PER_ENV = ("collect_dataset", "train", "aggregate", "tables", "claims", "tune", "tuning_table")
 #: The stamps each rule's inputs come from: the pipeline's rule graph (a test checks it against
 #: Snakemake's). ``{env}`` is the rule's own environment, ``*`` every environment.
 UPSTREAM: dict[str, tuple[str, ...]] = {
@@ -45,6 +45,7 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
     "train": ("collect_dataset-{env}",),
     "aggregate": ("train-{env}",),
     "tables": ("aggregate-{env}",),
+    "claims": ("tables-{env}",),
     "gridworld_weights": ("collect_dataset-gridworld",),
     "lower_area_mass": ("collect_dataset-gridworld",),
     "gradient_bias": ("collect_dataset-gridworld", "train-gridworld"),
@@ -58,7 +59,7 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
     "figure3": ("aggregate-minigolf", "aggregate-swimmer"),
     "figure4": ("gradient_bias_summary",),
     "replication_report": (
-        "lower_area_mass",
+        "claims-*",
         "aggregate-*",
         "tables-*",
         "gradient_bias_summary",
@@ -69,6 +70,18 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
     "tuning_table": ("tune-{env}",),
     "figure5": ("tuning_table-*",),
     "provenance": ("replication_report", "figure1", "figure2", "figure3", "figure4"),
+    # `snakemake robustness`: a reading's own rules are stamped in its own root (its config), so
+    # the gathering of its claims has no upstream here; the verdicts read main's claims too.
+    "reading_claims": (),
+    "verdicts": ("replication_report", "reading_claims"),
+    "figure6": ("verdicts",),
+}
+
+
+#: Further upstream stamps of a per-environment rule for one environment: claim 1 (the gridworld's
+#: claims) reads the lower-area masses.
+UPSTREAM_OF_ENV: dict[tuple[str, str], tuple[str, ...]] = {
+    ("claims", "gridworld"): ("lower_area_mass",),
 }
 
 
@@ -158,6 +171,25 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _file_digest(path: Path) -> str:
+    """The SHA-256 of a file's content (cached while its size and time are unchanged: the stamps
+    of every reading hash the same files)."""
+    stat = path.stat()
+    return _cached_digest(path, stat.st_size, stat.st_mtime_ns)
+
+
+@cache
+def _cached_digest(path: Path, size: int, mtime_ns: int) -> str:
+    return _digest(path.read_bytes())
+
+
+@cache
+def _code(script: Path, envs: tuple[str, ...], workflow: Path) -> tuple[tuple[str, Path], ...]:
+    """``code_files`` with their names in a stamp (computed once per process, like the imports:
+    every reading's stamps name the same files)."""
+    return tuple((_label(path, workflow), path) for path in code_files(script, envs))
+
+
 def _label(path: Path, workflow: Path) -> str:
     """A file's name in a stamp: relative to the package's parent or to the workflow."""
     for root in (PACKAGE.parent, workflow):
@@ -175,9 +207,13 @@ def _dump(value) -> str:
     return json.dumps(value, indent=1, sort_keys=True) + "\n"
 
 
-def stamps(config: Mapping, workflow: str | Path) -> dict[str, str]:
+def stamps(
+    config: Mapping, workflow: str | Path, rules: Iterable[str] | None = None
+) -> dict[str, str]:
     """Every stamp of ``config`` by name, as the text written to its file, for the workflow
-    whose Snakefile is in ``workflow`` (its scripts are ``workflow/scripts/{rule}.py``)."""
+    whose Snakefile is in ``workflow`` (its scripts are ``workflow/scripts/{rule}.py``): of
+    ``rules`` and the rules upstream of them (None: every rule), for the environments in
+    ``config``."""
     workflow = Path(workflow).resolve()
     envs = [env for env in DOMAIN_KEYS if env in config]
     out: dict[str, str] = {}
@@ -190,7 +226,7 @@ def stamps(config: Mapping, workflow: str | Path) -> dict[str, str]:
             return out[name]
         upstream = {}
         job_envs[name] = {str(env)} if rule in PER_ENV else set()
-        for pattern in UPSTREAM[rule]:
+        for pattern in UPSTREAM[rule] + UPSTREAM_OF_ENV.get((rule, str(env)), ()):
             up_rule, _, up_env = pattern.partition("-")
             for each in envs if up_env == "*" else [up_env.replace("{env}", str(env))]:
                 up_name = stamp_name(up_rule, each or None)
@@ -198,8 +234,8 @@ def stamps(config: Mapping, workflow: str | Path) -> dict[str, str]:
                 job_envs[name] |= job_envs[up_name]
         script = workflow / "workflow" / "scripts" / f"{rule}.py"
         code = {
-            _label(path, workflow): _digest(path.read_bytes())
-            for path in code_files(script, tuple(sorted(job_envs[name])))
+            label: _file_digest(path)
+            for label, path in _code(script, tuple(sorted(job_envs[name])), workflow)
         }
         if rule in RULES:
             settings = rule_params(rule, dict(config), env if rule in PER_ENV else None)
@@ -208,7 +244,7 @@ def stamps(config: Mapping, workflow: str | Path) -> dict[str, str]:
         out[name] = _dump({"code": code, "settings": settings, "upstream": upstream})
         return out[name]
 
-    for rule in UPSTREAM:
+    for rule in UPSTREAM if rules is None else rules:
         for env in envs if rule in PER_ENV else [None]:
             build(rule, env)
     return dict(sorted(out.items()))

@@ -35,6 +35,8 @@ RULES = (
     "figure3",
     "figure4",
     "replication_report",
+    "verdicts",
+    "figure6",
 )
 
 
@@ -88,13 +90,14 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
     reference_trajectories.
     gridworld_weights, lower_area_mass: ``env_config``, the gridworld's domain keys, q_norm and
     figure1_trajectories.
-    figure1: ``actions``, the two actions drawn, and ``note``. figure2-5: ``note``, the config's
-    scale note printed on the figure. replication_report: ``name``, ``note``, ``reference``
-    (the gradient check's reference_trajectories, which its text names), ``step_sizes`` (per
-    environment: the update rule, each algorithm's alpha, whether tuned) and ``selection`` (the
-    folder of the tuning tables, read for the tuned scores).
+    figure1: ``actions``, the two actions drawn, and ``note``. figure2-6 and verdicts (the
+    robustness report): ``note``, the config's scale note printed on the figure or atop the
+    report. replication_report: ``name``, ``note``, ``reference`` (the gradient check's
+    reference_trajectories, which its text names), ``step_sizes`` (per environment: the update
+    rule, each algorithm's alpha, whether tuned) and ``selection`` (the folder of the tuning
+    tables, read for the tuned scores).
     """
-    grid = config["gridworld"]
+    grid = config.get("gridworld", {})  # a reading may rerun other environments only
     figure1_data = (*DOMAIN_KEYS["gridworld"], "q_norm", "figure1_trajectories")
     if rule in PER_ENV_RULES and (env is None or env not in DOMAIN_KEYS):
         raise ValueError(f"rule {rule} needs an environment, not {env!r}")
@@ -120,7 +123,7 @@ def rule_params(rule: str, config: dict, env: str | None = None) -> dict:
         params = {"env_config": _keys(grid, *figure1_data)}
     elif rule == "figure1":
         params = {"actions": grid["figure1_actions"], "note": config["scale_note"]}
-    elif rule in ("figure2", "figure3", "figure4", "figure5"):
+    elif rule in ("figure2", "figure3", "figure4", "figure5", "figure6", "verdicts"):
         params = {"note": config["scale_note"]}
     elif rule == "replication_report":
         params = {

@@ -68,8 +68,10 @@ def runs(env, pattern=RUN):
 # A fresh clone adopts the committed results instead of recomputing them (gamps.provenance).
 def intermediates():
     """The datasets and run files of this config (not committed: rebuilt on demand)."""
-    seeds = range(config["gridworld"]["seeds"])
-    paths = expand([BIAS_SEED, USED_SEED, RETURNS_SEED], seed=seeds)
+    paths = []
+    if "gridworld" in ENVS:
+        seeds = range(config["gridworld"]["seeds"])
+        paths += expand([BIAS_SEED, USED_SEED, RETURNS_SEED], seed=seeds)
     for env in ENVS:
         cfg = config[env]
         paths += runs(env) + runs(env, RUN_GRADIENT)
@@ -82,21 +84,28 @@ def intermediates():
     return paths
 
 
-STAMPS = provenance.stamps(config, workflow.basedir)
+# STAMPED: the rules whose stamps this workflow needs, with those upstream (None: every rule),
+# set by the file that includes this one (the Snakefile, or a reading's workflow/reading.smk).
+STAMPS = provenance.stamps(config, workflow.basedir, STAMPED)
 STAMP_DIR = res(".stamps")
+# One adoption marker per results root (each reading of `snakemake robustness` has its own).
+ADOPTED = os.path.join(".snakemake/gamps/adoption", RESULTS.replace(os.sep, "%"))
 if workflow.is_main_process:
     print(
-        provenance.adopt(STAMPS, RESULTS, STAMP_DIR, ".snakemake/gamps/adopted"),
+        provenance.adopt(STAMPS, RESULTS, STAMP_DIR, ADOPTED),
         provenance.missing_intermediates(intermediates()),
         end="",
         file=sys.stderr,
     )
     for name, text in STAMPS.items():
         provenance.write_stamp(STAMP_DIR, name, text)
+# Stamp folder -> current stamps, pruned when a real run starts (the readings add theirs).
+STAMP_SETS = {STAMP_DIR: STAMPS}
 
 
 onstart:
-    provenance.prune_stamps(STAMP_DIR, STAMPS)
+    for folder, texts in STAMP_SETS.items():
+        provenance.prune_stamps(folder, texts)
 
 
 def stamp(step):

@@ -1,76 +1,12 @@
-# Statistics, tables and the replication report (results/REPORT.md).
+# The replication report (results/REPORT.md).
 TABLE_ENVS = ENVS
-
-
-rule lower_area_mass:
-    input:
-        stamp=stamp("lower_area_mass"),
-        data=expand(
-            rules.collect_dataset.output.data,
-            env="gridworld",
-            n=config["gridworld"]["figure1_trajectories"],
-            seed=range(config["gridworld"]["seeds"]),
-        ),
-    output:
-        res("gridworld/lower_area_mass.csv"),
-    log:
-        res("logs/gridworld/lower_area_mass.log"),
-    benchmark:
-        res("benchmarks/gridworld/lower_area_mass.tsv")
-    conda:
-        "../envs/gamps.yaml"
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    params:
-        **rule_params("lower_area_mass", config),
-    script:
-        "../scripts/lower_area_mass.py"
-
-
-rule tables:
-    input:
-        stamp=stamp("tables"),
-        curves=rules.aggregate.output.curves,
-    output:
-        outcomes=res("{env}/outcomes.csv"),
-        table=report(
-            res("tables/{env}_outcomes.csv"),
-            caption="../report/outcomes.rst",
-            category="Tables",
-            subcategory="{env}",
-        ),
-        markdown=res("tables/{env}_outcomes.md"),
-        latex=res("tables/{env}_outcomes.tex"),
-        comparisons=report(
-            res("tables/{env}_comparisons.csv"),
-            caption="../report/comparisons.rst",
-            category="Tables",
-            subcategory="{env}",
-        ),
-        comparisons_markdown=res("tables/{env}_comparisons.md"),
-    log:
-        res("logs/{env}/tables.log"),
-    benchmark:
-        res("benchmarks/{env}/tables.tsv")
-    conda:
-        "../envs/gamps.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    script:
-        "../scripts/tables.py"
 
 
 rule replication_report:
     input:
         stamp=stamp("replication_report"),
-        masses=rules.lower_area_mass.output[0],
+        claims=expand(rules.claims.output[0], env=TABLE_ENVS),
         curves=expand(rules.aggregate.output.curves, env=TABLE_ENVS),
-        outcomes=expand(rules.tables.output.outcomes, env=TABLE_ENVS),
-        comparisons=expand(rules.tables.output.comparisons, env=TABLE_ENVS),
         tables=expand(rules.tables.output.markdown, env=TABLE_ENVS),
         comparison_tables=expand(
             rules.tables.output.comparisons_markdown, env=TABLE_ENVS

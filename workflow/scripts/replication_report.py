@@ -44,9 +44,7 @@ def step_size_section() -> str:
     return render.step_size_markdown(table)
 
 
-outcomes = by_env(sm.input.outcomes, pd.read_csv)
-comparisons = by_env(sm.input.comparisons, pd.read_csv)
-statements = claims.evaluate_claims(pd.read_csv(sm.input.masses), outcomes, comparisons)
+statements = claims.gather(sm.input.claims)
 summary = claims.claim_summary(statements)
 io.write_csv(statements, sm.output.statements)
 io.write_csv(summary, sm.output.summary)

@@ -7,7 +7,8 @@ The decision rule is DECISION_RULE (stated at the top of the report).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from os import PathLike
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,10 @@ class Statement:
     p_value: float
     verdict: str
     detail: str = ""
+
+
+#: The columns of a table of statements (claims.csv).
+COLUMNS = [field.name for field in fields(Statement)]
 
 
 def decide(
@@ -245,6 +250,28 @@ def evaluate_claims(
     if "swimmer" in comparisons:
         statements += beats_baselines(4, comparisons["swimmer"])
     return pd.DataFrame([asdict(s) for s in statements])
+
+
+def _exact_float(text: str) -> float:
+    return float(text) if text else float("nan")
+
+
+def read_statements(path: str | PathLike[str]) -> pd.DataFrame:
+    """A table of statements as written by the rule ``claims``, every float read back exactly
+    (Python's ``float`` inverts the shortest repr that pandas writes)."""
+    numbers = ("estimate", "ci_low", "ci_high", "threshold", "p_value")
+    frame = pd.read_csv(
+        path, converters=dict.fromkeys(numbers, _exact_float), dtype={"detail": str}
+    )
+    return frame.assign(detail=frame["detail"].fillna(""))
+
+
+def gather(paths: Iterable[str | PathLike[str]]) -> pd.DataFrame:
+    """The statements of several tables (one per environment), in order."""
+    frames = [frame for frame in map(read_statements, paths) if len(frame)]
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True)
 
 
 def claim_summary(statements: pd.DataFrame) -> pd.DataFrame:

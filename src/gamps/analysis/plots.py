@@ -377,3 +377,69 @@ def figure5(runs: pd.DataFrame, tables: pd.DataFrame, paths, note: str = "") -> 
     )
     fig.tight_layout()
     save(fig, paths, note)
+
+
+#: Figure 6's colours: one per verdict, and grey where a reading does not rerun a statement.
+NOT_RERUN = "not rerun"
+#: A statement's identity across readings (``robustness.KEY``; not imported: redrawing a figure
+#: does not depend on the decision code).
+STATEMENT = ["claim", "env", "statement", "n_trajectories"]
+VERDICT_COLOURS = {
+    "replicated": "#4c9a5b",
+    "inconclusive": "#f0d264",
+    "not replicated": "#c8553d",
+    NOT_RERUN: "#dddddd",
+}
+
+
+def figure6(verdicts: pd.DataFrame, paths, note: str = "") -> None:
+    """Figure 6 (beyond the paper): every statement's verdict (rows, grouped by claim) under the
+    main replication and each reading (columns, in the table's order: main first), coloured by
+    verdict; grey where a reading does not rerun the statement's environment, a dot where the
+    verdict differs from main's."""
+    readings = list(dict.fromkeys(verdicts["reading"]))
+    rows = verdicts[STATEMENT].drop_duplicates().sort_values("claim", kind="stable")
+    index = pd.MultiIndex.from_frame(rows)
+    grid = verdicts.set_index([*STATEMENT, "reading"])["verdict"].unstack("reading")
+    grid = grid.reindex(index=index, columns=readings).fillna(NOT_RERUN)
+    names = list(VERDICT_COLOURS)
+    codes = grid.map(names.index).to_numpy()
+    fig, ax = plt.subplots(figsize=(6.5 + 0.45 * len(readings), 1.6 + 0.24 * len(rows)))
+    ax.pcolormesh(
+        codes,
+        cmap=matplotlib.colors.ListedColormap(list(VERDICT_COLOURS.values())),
+        vmin=-0.5,
+        vmax=len(names) - 0.5,
+        edgecolors="white",
+        linewidth=1,
+    )
+    if readings:
+        main = grid[readings[0]].to_numpy()
+        differs = (grid.to_numpy() != main[:, None]) & (grid.to_numpy() != NOT_RERUN)
+        y, x = np.nonzero(differs)
+        ax.plot(x + 0.5, y + 0.5, "o", color="k", ms=3.5, label="differs from main")
+    claims = rows["claim"].to_numpy()
+    for boundary in np.nonzero(claims[1:] != claims[:-1])[0] + 1:
+        ax.axhline(float(boundary), color="k", lw=1.2)
+    labels = [
+        f"claim {r.claim} · {r.statement}"
+        + ("" if pd.isna(r.n_trajectories) else f" (N = {r.n_trajectories})")
+        for r in rows.itertuples()
+    ]
+    ax.set_yticks(np.arange(len(rows)) + 0.5, labels, fontsize=7)
+    ax.set_xticks(np.arange(len(readings)) + 0.5, readings, rotation=45, ha="right", fontsize=8)
+    ax.set_xlim(0, len(readings))
+    ax.set_ylim(len(rows), 0)
+    ax.tick_params(length=0)
+    handles: list = [mpatches.Patch(color=c, label=v) for v, c in VERDICT_COLOURS.items()]
+    handles += ax.get_legend_handles_labels()[0]
+    ax.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=len(handles),
+        fontsize=7,
+        frameon=False,
+    )
+    ax.set_title("Verdict of every statement under each reading", pad=22)
+    save(fig, paths, note)

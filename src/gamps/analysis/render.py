@@ -227,6 +227,59 @@ def verdicts_markdown(summary: pd.DataFrame) -> str:
     return "\n".join(_table(header, "rllll", rows)) + "\n"
 
 
+# --------------------------------------------------------------------------- robustness
+
+
+def _reruns(seeds: dict[str, int]) -> str:
+    return ", ".join(f"{env} ({n} seeds)" for env, n in seeds.items())
+
+
+def readings_markdown(readings: dict[str, dict], main_seeds: dict[str, int]) -> str:
+    """The readings (``gamps.readings.describe``) as Markdown: what each reruns and why, after
+    the main replication."""
+    rows = [["main", _reruns(main_seeds), "The main replication (config/config.yaml)."]]
+    for name, reading in readings.items():
+        reruns = _reruns(reading["envs"]) or "nothing: it changes no setting of this config"
+        rows.append([name, reruns, str(reading["rationale"])])
+    return "\n".join(_table(["reading", "reruns", "the reading"], "lll", rows)) + "\n"
+
+
+def robustness_markdown(summary: pd.DataFrame) -> str:
+    """``robustness.claim_summary`` as Markdown: per claim, its verdict under main, under how many
+    of the readings that rerun it it is replicated / not / inconclusive, and which flip it."""
+    header = ["claim", "figure", "main", "readings that rerun it"]
+    header += ["replicated / not / inconcl.", "flipped by (its verdict there)"]
+    rows = [
+        [
+            str(r.claim),
+            str(r.figure),
+            f"**{r.main}**",
+            str(r.readings),
+            f"{r.replicated} / {r.not_replicated} / {r.inconclusive}",
+            str(r.flipped_by) or "–",
+        ]
+        for r in summary.itertuples()
+    ]
+    return "\n".join(_table(header, "rllrrl", rows)) + "\n"
+
+
+def statement_flips_markdown(flips: pd.DataFrame) -> str:
+    """``robustness.statement_flips`` as Markdown: each statement whose verdict a reading flips."""
+    header = ["reading", "claim", "statement", "N", "main", "under the reading"]
+    rows = [
+        [
+            str(r.reading),
+            str(r.claim),
+            str(r.statement),
+            str(r.n_trajectories),
+            str(r.main) or "–",
+            f"**{r.verdict}**",
+        ]
+        for r in flips.itertuples()
+    ]
+    return "\n".join(_table(header, "lrlrll", rows)) + "\n"
+
+
 # --------------------------------------------------------------------------- diagnostics
 
 

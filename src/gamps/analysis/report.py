@@ -129,9 +129,79 @@ def assemble(
             ]
         if claim != 1 and env in (model_sections or {}):
             out += [(model_sections or {})[env]]
+    out += _robustness_link(figures)
     if beyond:
         out += [beyond.replace("### ", "## ", 1), ""]
     out += _provenance_section(info, compute)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _robustness_link(figures: str) -> list[str]:
+    """The report's pointer to the robustness stage, which it links but never waits for."""
+    return [
+        "## Robustness of the verdicts",
+        "",
+        "Every claim also rests on choices the paper leaves open. `snakemake robustness` (not "
+        "part of the default target) reruns the claims under each reading declared in "
+        "`config/readings.yaml` and writes, per claim, under how many readings it holds and "
+        "which reading flips it: [robustness/ROBUSTNESS.md](robustness/ROBUSTNESS.md), every "
+        "statement's verdict per reading in `robustness/verdicts.csv`, and "
+        f"[Figure 6]({figures}/fig6_robustness.png).",
+        "",
+    ]
+
+
+def robustness_report(
+    summary: pd.DataFrame,
+    flips: pd.DataFrame,
+    readings: dict[str, dict],
+    main_seeds: dict[str, int],
+    note: str = "",
+    figures: str = "../../paper_figures",
+) -> str:
+    """results/robustness/ROBUSTNESS.md: the readings, per claim under how many readings it holds
+    and which flip it (``robustness.claim_summary``), the statements they flip
+    (``robustness.statement_flips``) and Figure 6 (``figures``: its folder, relative)."""
+    out = ["# Robustness of the verdicts", ""]
+    if note:
+        out += [f"> **{note}**", ""]
+    out += [
+        "Each reading below is another reasonable interpretation of something the paper leaves "
+        "open, declared in `config/readings.yaml` before any was run. Under each, `snakemake "
+        "robustness` reruns the claims of the environments the reading changes, with the main "
+        "replication's rules and decision rule (REPORT.md), into `robustness/{reading}/`; "
+        "`main` is the replication itself (`claims.csv`). A claim's verdict under a reading "
+        "follows the decision rule over its statements there.",
+        "",
+        "## The readings",
+        "",
+        render.readings_markdown(readings, main_seeds),
+        "## Per claim",
+        "",
+        render.robustness_markdown(summary),
+    ]
+    fewer = sorted(
+        f"{env} ({n} of {main_seeds[env]} seeds)"
+        for reading in readings.values()
+        for env, n in reading["envs"].items()
+        if n < main_seeds.get(env, n)
+    )
+    if fewer:
+        out += [
+            "Some readings run fewer seeds than main, for compute (`scale` in "
+            f"`config/readings.yaml`): {', '.join(sorted(set(fewer)))}. There, a verdict that "
+            "turns inconclusive may reflect the smaller sample rather than the reading.",
+            "",
+        ]
+    out += ["## Statements whose verdict a reading changes", ""]
+    if len(flips):
+        out += [render.statement_flips_markdown(flips)]
+    else:
+        out += ["None: every statement rerun keeps its verdict under main.", ""]
+    out += [
+        f"![Figure 6: every statement's verdict under each reading]({figures}/fig6_robustness.png)",
+        "",
+    ]
     return "\n".join(out).rstrip() + "\n"
 
 
