@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from fixtures import ROOT
 
-from gamps import algorithms, experiment
+from gamps import algorithms, experiment, tuning
 from gamps.ascent import ADAM_EPS, Ascent
 from gamps.domains import make_domain
 from gamps.settings import load_config
@@ -65,6 +65,8 @@ def test_each_run_takes_its_rule_and_its_algorithms_step(update):
 def test_a_mapping_without_the_algorithm_or_an_unresolved_tuned_fails_clearly():
     with pytest.raises(ValueError, match="no step for 'pgt'"):
         experiment.step_size_of({"gamps": 1.0}, "pgt")
-    with pytest.raises(ValueError, match="must be resolved"):
+    with pytest.raises(ValueError, match="of an unknown environment"):
         experiment.step_size_of("tuned", "gamps")
+    selected = tuning.tuned_step_sizes("gridworld", "adam", ["pgt"])["pgt"]
+    assert experiment.step_size_of("tuned", "pgt", "gridworld", "adam") == selected
     assert experiment.step_size_of(3, "gamps") == 3.0

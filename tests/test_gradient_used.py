@@ -21,8 +21,9 @@ from gamps.settings import load_config
 from gamps.weights import effective_sample_size
 
 GRIDWORLD = load_config(ROOT / "config/config.yaml")["gridworld"]
-#: A small version of the pipeline's gridworld settings: 2 dataset sizes, 4 iterations.
-SMALL = GRIDWORLD | {"n_trajectories": [20, 60], "iterations": 4}
+#: A small version of the pipeline's gridworld settings: 2 dataset sizes, 4 iterations, one
+#: shared step size.
+SMALL = GRIDWORLD | {"n_trajectories": [20, 60], "iterations": 4, "step_size": 1.0}
 
 
 def off_policy(domain: GridworldDomain, theta: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from fixtures import ROOT, copy_run, run_snakemake
 
-from gamps import settings
+from gamps import settings, tuning
 from gamps.domains import DOMAIN_KEYS
 from gamps.experiment import SETTINGS_KEYS
 from gamps.settings import rule_params
@@ -58,7 +58,8 @@ def test_datasets_and_training_read_their_environment_only(env):
     train = rule_params("train", SMOKE, env)
     assert set(train) == {"env_config"}
     assert train["env_config"].keys() == {*DOMAIN_KEYS[env], *SETTINGS_KEYS}
-    assert train["env_config"] == {key: SMOKE[env][key] for key in train["env_config"]}
+    resolved = SMOKE[env] | {"step_size": tuning.resolve_step_size(SMOKE, env)}
+    assert train["env_config"] == {key: resolved[key] for key in train["env_config"]}
 
 
 def test_gridworld_rules_read_their_keys():
@@ -78,7 +79,8 @@ def test_gridworld_rules_read_their_keys():
         "n_trajectories",
         "algorithms",
     }
-    assert used["env_config"] == {key: GRID[key] for key in used["env_config"]}
+    resolved = GRID | {"step_size": tuning.resolve_step_size(SMOKE, "gridworld")}
+    assert used["env_config"] == {key: resolved[key] for key in used["env_config"]}
     assert used["path_every"] == SMOKE["gradient_bias"]["path_every"]
     for rule in ("gridworld_weights", "lower_area_mass"):
         params = rule_params(rule, SMOKE)
@@ -94,7 +96,11 @@ def test_gridworld_rules_read_their_keys():
         "reference": SMOKE["swimmer"]["reference_trajectories"],
         "selection": SMOKE["tuning"]["selection"],
         "step_sizes": {
-            env: {"step_size": SMOKE[env]["step_size"], "tuned": False, "update": "plain"}
+            env: {
+                "step_size": tuning.resolve_step_size(SMOKE, env),
+                "tuned": SMOKE[env]["step_size"] == "tuned",
+                "update": "plain",
+            }
             for env in ENVS
         },
     }

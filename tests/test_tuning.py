@@ -101,8 +101,11 @@ def test_tuned_step_sizes_read_the_committed_selection(tmp_path, monkeypatch):
         True,
     ]
     io.write_csv(table, tmp_path / "tuning/gridworld.csv")
-    monkeypatch.chdir(tmp_path)
-    config = SMOKE | {"tuning": SMOKE["tuning"] | {"selection": "tuning"}}
+    monkeypatch.chdir(tmp_path)  # the tables are the repository's, not the working directory's
+    assert tuning.table_path("results/tuning", "gridworld") == (
+        ROOT / "results/tuning/gridworld.csv"
+    )
+    config = SMOKE | {"tuning": SMOKE["tuning"] | {"selection": str(tmp_path / "tuning")}}
     config["gridworld"] = SMOKE["gridworld"] | {"step_size": "tuned"}
     expected = {"gamps": 1.0, "ml": 1.0, "reinforce": 1.0, "pgt": 3.0}
     assert tuning.resolve_step_size(config, "gridworld") == expected
@@ -121,7 +124,8 @@ def test_tuned_step_sizes_read_the_committed_selection(tmp_path, monkeypatch):
 def test_a_number_or_a_mapping_passes_through_and_tune_params_leave_the_step_out():
     config = SMOKE | {"minigolf": SMOKE["minigolf"] | {"step_size": {"pgt": 2, "gamps": 1}}}
     assert tuning.resolve_step_size(config, "minigolf") == {"gamps": 1.0, "pgt": 2.0}
-    assert tuning.resolve_step_size(SMOKE, "gridworld") == SMOKE["gridworld"]["step_size"]
+    shared = SMOKE | {"gridworld": SMOKE["gridworld"] | {"step_size": 0.5}}
+    assert tuning.resolve_step_size(shared, "gridworld") == 0.5
     params = settings.rule_params("tune", config, "minigolf")
     assert "step_size" not in params["env_config"] and "update" not in params["env_config"]
     assert params["seeds"] == SMOKE["tuning"]["minigolf"]["seeds"]

@@ -80,7 +80,11 @@ def train(
     domain.set_threads(threads)
     settings = Settings(
         **{key: env_config[key] for key in SETTINGS_KEYS if key in env_config}
-        | {"step_size": step_size_of(env_config["step_size"], algorithm)}
+        | {
+            "step_size": step_size_of(
+                env_config["step_size"], algorithm, env, env_config.get("update", "plain")
+            )
+        }
     )
     n, seed = batch.meta["n_trajectories"], batch.meta["seed"]
     theta0 = np.asarray(batch.meta["behaviour_theta"])
@@ -99,18 +103,22 @@ def train(
     return [ident | record for record in records]
 
 
-def step_size_of(step_size: float | dict | str, algorithm: str) -> float:
-    """An algorithm's alpha from a config's ``step_size``: the shared number, or its entry of a
-    per-algorithm mapping (``tuned`` is resolved into such a mapping by ``gamps.tuning``)."""
+def step_size_of(
+    step_size: float | dict | str, algorithm: str, env: str | None = None, update: str = "plain"
+) -> float:
+    """An algorithm's alpha from a config's ``step_size``: the shared number, its entry of a
+    per-algorithm mapping, or, for ``tuned``, its selected alpha for ``update`` in ``env``'s
+    committed tuning table (``gamps.tuning``; the pipeline resolves it once, in the params)."""
     if isinstance(step_size, dict):
         if algorithm not in step_size:
             raise ValueError(f"step_size names no step for {algorithm!r}: {step_size}")
         return float(step_size[algorithm])
+    if step_size == "tuned" and env is not None:
+        from .tuning import tuned_step_sizes
+
+        return tuned_step_sizes(env, update, [algorithm])[algorithm]
     if isinstance(step_size, str):
-        raise ValueError(
-            f"step_size {step_size!r} must be resolved to a number per algorithm first "
-            "(gamps.tuning.resolve_step_sizes)"
-        )
+        raise ValueError(f"step_size {step_size!r} of an unknown environment: give a number")
     return float(step_size)
 
 

@@ -13,7 +13,8 @@ before any result is seen:
   not contain the best alpha.
 
 ``step_size: tuned`` in an environment's config then gives each algorithm its selected alpha for
-the configured update rule, read from the committed table ``{selection}/{env}.csv``.
+the configured update rule, read from the committed table ``{selection}/{env}.csv`` of the
+repository (whatever the working directory of the run).
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ from . import algorithms, experiment
 from .ascent import UPDATES
 
 log = logging.getLogger(__name__)
+#: The repository whose committed tuning tables ``step_size: tuned`` reads: a relative
+#: ``tuning.selection`` is relative to it (the package lives in its ``src/``).
+REPOSITORY = Path(__file__).resolve().parents[2]
+#: The folder of the committed tuning tables (the config's ``tuning.selection``).
+DEFAULT_SELECTION = "results/tuning"
 
 #: The columns of a tuning run file: one row per (seed, N) of a grid point.
 RUN_COLUMNS = [
@@ -156,10 +162,15 @@ def score_table(runs: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     return table.drop(columns=["_a", "_u"]).reset_index(drop=True)[TABLE_COLUMNS]
 
 
-def selection(table: pd.DataFrame, update: str) -> dict[str, float]:
+def selection_of(table: pd.DataFrame, update: str) -> dict[str, float]:
     """The selected alpha of each algorithm for ``update``."""
     chosen = table[table["selected"] & (table["update"] == update)]
     return {row.algorithm: float(row.step_size) for row in chosen.itertuples()}
+
+
+def table_path(selection: str, env: str) -> Path:
+    """The committed tuning table of ``env`` in the folder ``selection`` of the repository."""
+    return REPOSITORY / selection / f"{env}.csv"
 
 
 @functools.cache
@@ -167,32 +178,35 @@ def _read_table(path: str, mtime: float) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-def tuned_step_sizes(config: dict, env: str) -> dict[str, float]:
-    """The selected alpha of each of ``env``'s algorithms for its configured update rule, from
-    the committed tuning table; a clear error if the table or an algorithm's row is missing."""
-    env_config = config[env]
-    path = Path(config["tuning"]["selection"]) / f"{env}.csv"
+def tuned_step_sizes(
+    env: str, update: str, algorithms_: list[str], selection: str = DEFAULT_SELECTION
+) -> dict[str, float]:
+    """The selected alpha of every algorithm of ``env``'s committed tuning table for ``update``
+    (every one of the table, so that the mapping does not change with the algorithms run); a
+    clear error if the table, or the row of one of ``algorithms_``, is missing."""
+    path = table_path(selection, env)
     if not path.is_file():
         raise FileNotFoundError(
             f"{env}: step_size is 'tuned' but the tuning table {path} is missing; "
             "run `snakemake tuning` (or give step_size a number)"
         )
-    chosen = selection(_read_table(str(path), path.stat().st_mtime), env_config["update"])
-    missing = [a for a in env_config["algorithms"] if a not in chosen]
+    chosen = selection_of(_read_table(str(path), path.stat().st_mtime), update)
+    missing = [a for a in algorithms_ if a not in chosen]
     if missing:
         raise ValueError(
             f"{env}: the tuning table {path} selects no step size for {missing} with update "
-            f"{env_config['update']!r}; add that update rule to tuning.{env} and run "
-            "`snakemake tuning`"
+            f"{update!r}; add that update rule to tuning.{env} and run `snakemake tuning`"
         )
-    return {algorithm: chosen[algorithm] for algorithm in env_config["algorithms"]}
+    return dict(sorted(chosen.items()))
 
 
 def resolve_step_size(config: dict, env: str) -> float | dict[str, float]:
     """``env``'s step_size as the runs receive it: a number, or a number per algorithm."""
-    step_size = config[env]["step_size"]
+    section = config[env]
+    step_size = section["step_size"]
     if step_size == "tuned":
-        return tuned_step_sizes(config, env)
+        selection = config["tuning"]["selection"]
+        return tuned_step_sizes(env, section["update"], section["algorithms"], selection)
     if isinstance(step_size, dict):
         return {algorithm: float(step_size[algorithm]) for algorithm in sorted(step_size)}
     return step_size

@@ -82,6 +82,11 @@ rule figure5:
         "../scripts/figure5.py"
 
 
+rule fig5:
+    input:
+        rules.figure5.output,
+
+
 rule tuning:
     input:
         rules.figure5.output,

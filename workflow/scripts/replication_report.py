@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gamps import experiment, io
+from gamps import experiment, io, tuning
 from gamps.analysis import claims, render, report, tables
 
 sm = snakemake  # noqa: F821
@@ -39,7 +39,9 @@ def model_sections() -> dict[str, str]:
 
 def step_size_section() -> str:
     steps = sm.params.step_sizes
-    tuned = {env: Path(sm.params.selection) / f"{env}.csv" for env in steps if steps[env]["tuned"]}
+    tuned = {
+        env: tuning.table_path(sm.params.selection, env) for env in steps if steps[env]["tuned"]
+    }
     table = tables.step_sizes(steps, {env: pd.read_csv(path) for env, path in tuned.items()})
     return render.step_size_markdown(table)
 
