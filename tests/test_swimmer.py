@@ -903,7 +903,8 @@ def test_the_gradient_check_compares_the_first_gradient_each_run_used(tmp_path):
         path: list = []
         trace: list = []
         records = experiment.train("swimmer", config, name, batch, trace=path, gradient_trace=trace)
-        np.testing.assert_allclose(trace[0], (path[1] - path[0]) / config["step_size"])
+        alpha = experiment.step_size_of(config["step_size"], name, "swimmer", config["update"])
+        np.testing.assert_allclose(trace[0], (path[1] - path[0]) / alpha)
         io.write_records(records, tmp_path / f"{name}.csv")
         io.save_array(trace[0], tmp_path / f"{name}.npy")
         runs.append(tmp_path / f"{name}.csv")

@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.patches as mpatches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -364,6 +365,7 @@ def figure5(runs: pd.DataFrame, tables: pd.DataFrame, paths, note: str = "") -> 
                         zorder=5,
                     )
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(mticker.NullFormatter())
             ax.set_xlabel("step size α" if row == len(updates) - 1 else "")
             ax.set_ylabel(f"{update} update\nfinal return J(θ_K)" if col == 0 else "")
             if row == 0:
