@@ -136,17 +136,10 @@ class MonteCarloQDomain(Domain[ModelT]):
         batch: TrajectoryBatch,
         rng: np.random.Generator,
     ) -> np.ndarray:
-        q = np.zeros(batch.mask.shape)
         n_idx, t_idx = np.nonzero(batch.mask)
-        q[n_idx, t_idx] = self.rollout_q(
-            model,
-            theta,
-            batch.states[n_idx, t_idx],
-            batch.actions[n_idx, t_idx],
-            batch.horizon - t_idx,
-            rng,
-        )
-        return q
+        states, actions = batch.states[n_idx, t_idx], batch.actions[n_idx, t_idx]
+        q = self.rollout_q(model, theta, states, actions, batch.horizon - t_idx, rng)
+        return _on_valid_steps(batch, q)
 
     def state_values(
         self,
@@ -158,12 +151,9 @@ class MonteCarloQDomain(Domain[ModelT]):
         """V^{pi, p_hat}_t(s_t) at every valid step, [N, T] (0 where masked), by ``rollout_v``:
         fresh rollouts from the states alone, so the estimate is independent of the stored
         actions (and of the Q rollouts) given the states, as the baseline needs."""
-        v = np.zeros(batch.mask.shape)
         n_idx, t_idx = np.nonzero(batch.mask)
-        v[n_idx, t_idx] = self.rollout_v(
-            model, theta, batch.states[n_idx, t_idx], batch.horizon - t_idx, rng
-        )
-        return v
+        v = self.rollout_v(model, theta, batch.states[n_idx, t_idx], batch.horizon - t_idx, rng)
+        return _on_valid_steps(batch, v)
 
     def rollout_q(
         self,
@@ -208,3 +198,10 @@ class MonteCarloQDomain(Domain[ModelT]):
             self.rollouts,
             rng,
         )
+
+
+def _on_valid_steps(batch: TrajectoryBatch, values: np.ndarray) -> np.ndarray:
+    """[N, T] with ``values`` at the valid steps (in ``np.nonzero(batch.mask)`` order), 0 else."""
+    out = np.zeros(batch.mask.shape)
+    out[batch.mask] = values
+    return out
