@@ -444,7 +444,7 @@ def test_gradient_check_table_summarises_the_cosines_over_seeds():
     assert gamps["norm_ratio_median"] == pytest.approx(2.0) and gamps["seeds"] == 3
 
 
-def test_step_sizes_table_gives_each_algorithms_alpha_and_its_tuning_score():
+def test_step_sizes_table_gives_each_algorithms_alpha_and_tuning_score_in_registry_order():
     from gamps import tuning
 
     frame = pd.DataFrame(
@@ -457,17 +457,23 @@ def test_step_sizes_table_gives_each_algorithms_alpha_and_its_tuning_score():
     )  # fmt: skip
     tuned = tuning.score_table(frame)
     settings = {
-        "gridworld": {"update": "plain", "step_size": {"gamps": 1.0, "pgt": 1.0}, "tuned": True},
+        "gridworld": {
+            "update": "plain",
+            "step_size": {"pgt": 1.0, "reinforce": 3.0, "gamps": 1.0},
+            "tuned": True,
+        },
         "minigolf": {"update": "adam", "step_size": 0.01, "tuned": False},
     }
     table = tables.step_sizes(settings, {"gridworld": tuned})
     assert table[["env", "algorithm", "step_size"]].values.tolist() == [
         ["gridworld", "gamps", 1.0],
+        ["gridworld", "reinforce", 3.0],
         ["gridworld", "pgt", 1.0],
         ["minigolf", "all", 0.01],
-    ]
+    ]  # in the registry's order, not the mapping's
+    assert pd.isna(table["score"].iloc[1])  # no tuning row for reinforce
     assert table["score"].iloc[0] == pytest.approx(-1.5)
-    assert table["at_edge"].iloc[0] and pd.isna(table["score"].iloc[2])
+    assert table["at_edge"].iloc[0] and pd.isna(table["score"].iloc[3])
     text = render.step_size_markdown(table)
     assert "| gridworld | GAMPS | plain | 1 | -1.500 [" in text
     assert "2 seeds, at the grid's edge" in text

@@ -162,9 +162,14 @@ def score_table(runs: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     return table.drop(columns=["_a", "_u"]).reset_index(drop=True)[TABLE_COLUMNS]
 
 
+def selected_rows(table: pd.DataFrame, update: str) -> pd.DataFrame:
+    """The rows of ``table`` selected for ``update``: one per algorithm."""
+    return table[table["selected"] & (table["update"] == update)]
+
+
 def selection_of(table: pd.DataFrame, update: str) -> dict[str, float]:
     """The selected alpha of each algorithm for ``update``."""
-    chosen = table[table["selected"] & (table["update"] == update)]
+    chosen = selected_rows(table, update)
     return {row.algorithm: float(row.step_size) for row in chosen.itertuples()}
 
 

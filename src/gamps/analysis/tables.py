@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import algorithms
+from ..tuning import selected_rows
 from . import stats
 from .stats import N_RESAMPLES
 
@@ -510,6 +511,12 @@ def gradient_check_table(check: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def _registry_order(algorithm: str) -> int:
+    """Position of ``algorithm`` in the registry (names it does not know go last)."""
+    names = algorithms.ALGORITHMS
+    return names.index(algorithm) if algorithm in names else len(names)
+
+
 def step_sizes(settings: dict[str, dict], tuning_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """How each environment's runs step: per algorithm, the update rule and alpha, and, where the
     alpha was tuned, its tuning score, CI and whether it sits at its grid's edge.
@@ -520,20 +527,16 @@ def step_sizes(settings: dict[str, dict], tuning_tables: dict[str, pd.DataFrame]
     for env, setting in settings.items():
         steps = setting["step_size"]
         table = tuning_tables.get(env) if setting["tuned"] else None
+        chosen = None if table is None else selected_rows(table, setting["update"])
         algorithms_ = steps if isinstance(steps, dict) else {"all": steps}
-        for algorithm, alpha in algorithms_.items():
+        for algorithm in sorted(algorithms_, key=_registry_order):
             row = {"env": env, "algorithm": algorithm, "update": setting["update"]}
-            row |= {"step_size": float(alpha), "tuned": bool(setting["tuned"])}
-            if table is not None:
-                pick = table[
-                    table["selected"]
-                    & (table["algorithm"] == algorithm)
-                    & (table["update"] == setting["update"])
-                ]
-                if len(pick):
-                    first = pick.iloc[0]
-                    row |= {k: first[k] for k in ("score", "ci_low", "ci_high", "seeds")}
-                    row["at_edge"] = bool(first["at_edge"])
+            row |= {"step_size": float(algorithms_[algorithm]), "tuned": bool(setting["tuned"])}
+            pick = None if chosen is None else chosen[chosen["algorithm"] == algorithm]
+            if pick is not None and len(pick):
+                first = pick.iloc[0]
+                row |= {k: first[k] for k in ("score", "ci_low", "ci_high", "seeds")}
+                row["at_edge"] = bool(first["at_edge"])
             rows.append(row)
     columns = ["env", "algorithm", "update", "step_size", "tuned", "score", "ci_low", "ci_high"]
     return pd.DataFrame(rows).reindex(columns=[*columns, "seeds", "at_edge"])
