@@ -267,6 +267,18 @@ def test_the_claim_summary_counts_the_readings_and_names_the_flips():
     assert summary.loc[4, ["main", "readings", "flipped_by"]].tolist() == [NOT_REPLICATED, 1, ""]
 
 
+def test_the_claim_matrix_gives_each_claims_verdict_under_each_reading():
+    matrix = robustness.claim_matrix(robustness.verdict_table(MAIN, READINGS))
+    assert list(matrix.index) == ["main", *READINGS] and list(matrix.columns) == [1, 2, 3, 4]
+    assert matrix.loc["main", 2] == "replicated (2/0/0)"
+    assert matrix.loc["walled", 2] == "not replicated (1/1/0)"
+    assert matrix.loc["walled", 3] == ""  # not rerun
+    assert matrix.loc["thirty_runs"].tolist() == ["", "", "inconclusive (0/0/1)", ""]
+    text = render.claim_matrix_markdown(matrix)
+    assert "| reading | claim 1 | claim 2 | claim 3 | claim 4 |" in text
+    assert "| walled | replicated (1/0/0) | not replicated (1/1/0) | – | – |" in text
+
+
 def test_statement_flips_name_each_changed_verdict():
     flips = robustness.statement_flips(robustness.verdict_table(MAIN, READINGS))
     assert flips[["reading", "claim", "n_trajectories", "main", "verdict"]].values.tolist() == [
@@ -284,13 +296,16 @@ def test_the_robustness_report_says_per_claim_what_holds_and_what_flips():
         "shared_step": {"rationale": "One alpha.", "envs": {}},
     }
     main_seeds = {"gridworld": 20, "minigolf": 10, "swimmer": 10}
-    text = report.robustness_report(summary, flips, described, main_seeds, "TOY", "../figs")
+    matrix = robustness.claim_matrix(verdicts)
+    text = report.robustness_report(summary, flips, described, main_seeds, "TOY", "../figs", matrix)
     assert text.startswith("# Robustness of the verdicts\n\n> **TOY**")
     assert "| walled | gridworld (20 seeds) | A wall. |" in text
     assert "| shared_step | nothing: it changes no setting of this config | One alpha. |" in text
     assert "| 2 | Figure 2 | **replicated** | 1 | 0 / 1 / 0 | walled (not replicated) |" in text
     assert "swimmer (5 of 10 seeds)" in text
     assert "| walled | 2 | GAMPS above ML | 100 | replicated | **not replicated** |" in text
+    assert "## Each claim under each reading" in text
+    assert "| more_rollouts | – | – | replicated (1/0/0) | not replicated (0/1/0) |" in text
     assert "](../figs/fig6_robustness.png)" in text
     same = robustness.verdict_table(MAIN, {"thirty_runs": READINGS["thirty_runs"]})
     quiet = report.robustness_report(

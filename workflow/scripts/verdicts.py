@@ -13,7 +13,8 @@ summary = robustness.claim_summary(verdicts)
 io.write_csv(verdicts, sm.output.verdicts)
 io.write_csv(summary, sm.output.summary)
 flips = robustness.statement_flips(verdicts)
+matrix = robustness.claim_matrix(verdicts)
 text = report.robustness_report(
-    summary, flips, readings, sm.params.main_seeds, sm.params.note, sm.params.figures
+    summary, flips, readings, sm.params.main_seeds, sm.params.note, sm.params.figures, matrix
 )
 io.atomic_write_text(sm.output.markdown, text)

@@ -263,6 +263,14 @@ def robustness_markdown(summary: pd.DataFrame) -> str:
     return "\n".join(_table(header, "rllrrl", rows)) + "\n"
 
 
+def claim_matrix_markdown(matrix: pd.DataFrame) -> str:
+    """``robustness.claim_matrix`` as Markdown: a row per reading, a column per claim; "–" where
+    the reading does not rerun the claim."""
+    header = ["reading", *(f"claim {claim}" for claim in matrix.columns)]
+    rows = [[str(name), *(cell or "–" for cell in cells)] for name, cells in matrix.iterrows()]
+    return "\n".join(_table(header, "l" * len(header), rows)) + "\n"
+
+
 def statement_flips_markdown(flips: pd.DataFrame) -> str:
     """``robustness.statement_flips`` as Markdown: each statement whose verdict a reading flips."""
     header = ["reading", "claim", "statement", "N", "main", "under the reading"]

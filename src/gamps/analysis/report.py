@@ -158,9 +158,11 @@ def robustness_report(
     main_seeds: dict[str, int],
     note: str = "",
     figures: str = "../../paper_figures",
+    matrix: pd.DataFrame | None = None,
 ) -> str:
     """results/robustness/ROBUSTNESS.md: the readings, per claim under how many readings it holds
-    and which flip it (``robustness.claim_summary``), the statements they flip
+    and which flip it (``robustness.claim_summary``), each claim's verdict under each reading
+    (``matrix``, ``robustness.claim_matrix``, when given), the statements they flip
     (``robustness.statement_flips``) and Figure 6 (``figures``: its folder, relative)."""
     out = ["# Robustness of the verdicts", ""]
     if note:
@@ -192,6 +194,15 @@ def robustness_report(
             f"`config/readings.yaml`): {', '.join(sorted(set(fewer)))}. There, a verdict that "
             "turns inconclusive may reflect the smaller sample rather than the reading.",
             "",
+        ]
+    if matrix is not None:
+        out += [
+            "## Each claim under each reading",
+            "",
+            "The claim's verdict, with its statements' counts (replicated / not replicated / "
+            "inconclusive); – where the reading does not rerun the claim.",
+            "",
+            render.claim_matrix_markdown(matrix),
         ]
     out += ["## Statements whose verdict a reading changes", ""]
     if len(flips):

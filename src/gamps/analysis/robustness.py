@@ -58,6 +58,23 @@ def claim_verdicts(verdicts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["reading", "claim", "verdict", *_counts()])
 
 
+def claim_matrix(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Each claim's verdict (columns, by claim) under each reading (rows, in table order), with
+    its statements' counts: ``"<verdict> (<replicated>/<not>/<inconclusive>)"``; empty where the
+    reading did not rerun the claim."""
+    by_claim = claim_verdicts(verdicts)
+    cells = {
+        (r.reading, r.claim): f"{r.verdict} ({r.replicated}/{r.not_replicated}/{r.inconclusive})"
+        for r in by_claim.itertuples()
+    }
+    readings = list(dict.fromkeys(verdicts["reading"]))
+    return pd.DataFrame(
+        [[cells.get((reading, claim), "") for claim in CLAIMS] for reading in readings],
+        index=pd.Index(readings, name="reading"),
+        columns=list(CLAIMS),
+    )
+
+
 def statement_flips(verdicts: pd.DataFrame) -> pd.DataFrame:
     """Every statement whose verdict under a reading differs from its verdict under ``main``
     (``main`` is empty where main has no such statement)."""
