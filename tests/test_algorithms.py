@@ -14,7 +14,7 @@ import pytest
 import yaml
 from fixtures import reference_mvg, reference_pgt, reference_reinforce
 
-from gamps import algorithms, experiment, gradients, weights
+from gamps import algorithms, experiment, gradient_check, gradients, io, weights
 from gamps.domains.gridworld.model import ActionEffectModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,3 +228,35 @@ def test_non_finite_return_stops_the_run(domain, batch, behaviour_theta, monkeyp
     monkeypatch.setattr(domain, "evaluate", lambda theta, rng=None: {"return": np.nan})
     with pytest.raises(FloatingPointError, match="evaluation of theta_0: return is not finite"):
         run(domain, batch, behaviour_theta)
+
+
+def test_footnote_5_can_stop_a_run_at_theta_0_and_the_run_then_has_no_gradient(
+    domain, tmp_path
+):
+    """The rule stops as soon as the trajectory ESS is below the fraction of N, at k = 0 too (as
+    on minigolf, whose pi_b is wider than pi_theta_0, so that its ESS starts below N): the run
+    keeps theta_0 for every iteration and computes no gradient, which the check refuses."""
+    config = {
+        **domain.defaults(),
+        "iterations": 3,
+        "step_size": 1.0,
+        "q_norm": 2.0,
+        "baseline": "none",
+        "ess_stop_fraction": 1.5,  # on-policy ESS is N < 1.5 N: stop at once
+        "degenerate_ess_fraction": 0.05,
+    }
+    batch = experiment.collect_dataset("gridworld", config, 20, seed=0)
+    path: list = []
+    trace: list = []
+    records = experiment.train(
+        "gridworld", config, "gamps", batch, trace=path, gradient_trace=trace
+    )
+    assert trace == [] and [r["stopped"] for r in records] == [True] * 4
+    assert len({r["return"] for r in records}) == 1
+    assert all(np.array_equal(theta, path[0]) for theta in path)
+    moving = experiment.train("gridworld", config | {"ess_stop_fraction": 0.0}, "gamps", batch)
+    assert moving[-1]["return"] != records[-1]["return"]
+    io.write_records(records, tmp_path / "run.csv")
+    io.save_array([], tmp_path / "gradient0.npy")  # what the train rule writes then
+    with pytest.raises(ValueError, match="computed no gradient"):
+        gradient_check.run_inputs([tmp_path / "run.csv"], [tmp_path / "gradient0.npy"], [])

@@ -95,6 +95,8 @@ def run_inputs(runs: Iterable[str | PathLike], gradients: Iterable[str | PathLik
     for run, gradient in zip(runs, gradients, strict=True):
         first = pd.read_csv(run).query("iteration == 0").iloc[0]
         used[first["algorithm"]] = np.load(gradient)
+        if not used[first["algorithm"]].size:
+            raise ValueError(f"{run}: the run computed no gradient (stopped at theta_0)")
         diagnostics[first["algorithm"]] = {key: float(first[key]) for key in keys}
     return used, diagnostics
 

@@ -12,4 +12,6 @@ records = experiment.train(
     env, sm.params.env_config, sm.wildcards.algo, batch, sm.threads, gradient_trace=gradients
 )
 io.write_records(records, sm.output.run)
-io.save_array(gradients[0], sm.output.gradient)  # the first gradient (the gradient check's)
+# The first gradient (the gradient check's); none when footnote 5's rule stopped the run at
+# theta_0 (its ESS under pi_b already below the threshold): an empty array says so.
+io.save_array(gradients[0] if gradients else [], sm.output.gradient)
