@@ -230,9 +230,7 @@ def test_non_finite_return_stops_the_run(domain, batch, behaviour_theta, monkeyp
         run(domain, batch, behaviour_theta)
 
 
-def test_footnote_5_can_stop_a_run_at_theta_0_and_the_run_then_has_no_gradient(
-    domain, tmp_path
-):
+def test_footnote_5_can_stop_a_run_at_theta_0_and_the_run_then_has_no_gradient(domain, tmp_path):
     """The rule stops as soon as the trajectory ESS is below the fraction of N, at k = 0 too (as
     on minigolf, whose pi_b is wider than pi_theta_0, so that its ESS starts below N): the run
     keeps theta_0 for every iteration and computes no gradient, which the check refuses."""
