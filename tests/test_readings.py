@@ -11,6 +11,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -303,6 +304,8 @@ def test_the_robustness_report_says_per_claim_what_holds_and_what_flips():
     assert "| shared_step | nothing: it changes no setting of this config | One alpha. |" in text
     assert "| 2 | Figure 2 | **replicated** | 1 | 0 / 1 / 0 | walled (not replicated) |" in text
     assert "swimmer (5 of 10 seeds)" in text
+    assert "**No statement can be decided for swimmer at 5 seeds**" in text
+    assert "cannot go below p = 0.0625" in text
     assert "| walled | 2 | GAMPS above ML | 100 | replicated | **not replicated** |" in text
     assert "## Each claim under each reading" in text
     assert "| more_rollouts | – | – | replicated (1/0/0) | not replicated (0/1/0) |" in text
@@ -312,7 +315,7 @@ def test_the_robustness_report_says_per_claim_what_holds_and_what_flips():
         robustness.claim_summary(same), robustness.statement_flips(same), {}, main_seeds
     )
     assert "None: every statement rerun keeps its verdict under main." in quiet
-    assert "fewer seeds" not in quiet
+    assert "fewer seeds" not in quiet and "can be decided" not in quiet
     assert render.robustness_markdown(robustness.claim_summary(same)).count("\n| ") == 4
 
 
@@ -401,3 +404,14 @@ def test_the_robustness_stage_at_toy_scale(smoke_run, tmp_path):
     assert {rule.split("__")[0] for rule in planned if "__" in rule} == {"model_walls"}
     assert {rule for rule in planned if "__" not in rule} == {r for r in ran if "__" not in r}
     assert planned["reading_claims"] == 1
+
+
+@pytest.mark.parametrize("n", [2, 5, 6, 8])
+def test_the_smallest_wilcoxon_p_is_scipys_with_every_seed_on_one_side(n):
+    from gamps.analysis import stats
+
+    one_side = np.arange(1.0, n + 1.0)
+    assert stats.smallest_wilcoxon_p(n) == pytest.approx(stats.wilcoxon_p(one_side))
+    mixed = one_side * np.where(np.arange(n) == 0, -1.0, 1.0)
+    assert stats.wilcoxon_p(mixed) > stats.smallest_wilcoxon_p(n)
+    assert (stats.smallest_wilcoxon_p(n) < 0.05) == (n >= 6)

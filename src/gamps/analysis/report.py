@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import render
+from . import claims, render, stats
 from .claims import CLAIM_ENV, CLAIMS, DECISION_RULE
 
 #: What the results depend on, for the commit's "uncommitted changes" mark.
@@ -193,6 +193,24 @@ def robustness_report(
             "Some readings run fewer seeds than main, for compute (`scale` in "
             f"`config/readings.yaml`): {', '.join(sorted(set(fewer)))}. There, a verdict that "
             "turns inconclusive may reflect the smaller sample rather than the reading.",
+            "",
+        ]
+    undecidable = sorted(
+        {
+            (env, n)
+            for reading in readings.values()
+            for env, n in reading["envs"].items()
+            if stats.smallest_wilcoxon_p(n) >= claims.ALPHA
+        }
+    )
+    if undecidable:
+        runs = ", ".join(f"{env} at {n} seeds" for env, n in undecidable)
+        smallest = ", ".join(f"{stats.smallest_wilcoxon_p(n):.3g}" for _, n in undecidable)
+        out += [
+            f"**No statement can be decided for {runs}**: with so few paired seeds the exact "
+            f"two-sided Wilcoxon test cannot go below p = {smallest} (every seed on one side), "
+            f"not below {claims.ALPHA}, so the decision rule leaves every statement there "
+            "inconclusive. Those readings give estimates and their direction, not verdicts.",
             "",
         ]
     if matrix is not None:

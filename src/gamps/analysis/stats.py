@@ -166,6 +166,12 @@ def wilcoxon_p(d: np.ndarray) -> float:
     return p if np.isfinite(p) else 1.0
 
 
+def smallest_wilcoxon_p(n: int) -> float:
+    """The smallest two-sided p the exact Wilcoxon signed-rank test can give with ``n`` pairs
+    (every difference of one sign): 2 / 2**n, 0.0625 at n = 5, so 5 pairs never reach 0.05."""
+    return min(1.0, 2.0 * 0.5**n)
+
+
 def paired_difference(
     reference: np.ndarray,
     baseline: np.ndarray,
