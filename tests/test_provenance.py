@@ -221,6 +221,30 @@ def test_adoption_dates_committed_outputs_and_matching_stamps_alike(repo):
     assert provenance.adopt(changed, "results", "results/.stamps", ".snakemake/adopted") == ""
 
 
+def test_roots_adopted_by_one_invocation_share_its_time(repo):
+    """The main root and a reading's root (a subfolder of it) adopted in one process get one
+    time, so the reading's committed files are not newer than the main root's outputs that read
+    them (else a fresh clone would redo the gathering of `snakemake robustness`)."""
+    root, texts = repo
+    reading = root / "results/robustness/walled"
+    reading.mkdir(parents=True)
+    (reading / "claims.csv").write_text("claim\n2\n")
+    (reading / "provenance.json").write_text(provenance.record(texts))
+    (root / "results/robustness/verdicts.csv").write_text("reading\nwalled\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "readings")
+    now = provenance.invocation_time()
+    assert provenance.invocation_time() == now  # one per process
+    for results, marker in (("results", "main"), ("results/robustness/walled", "walled")):
+        stamps = f"{results}/.stamps"
+        assert provenance.adopt(texts, results, stamps, f".snakemake/{marker}", now)
+    times = {
+        p.stat().st_mtime
+        for p in (reading / "claims.csv", root / "results/robustness/verdicts.csv")
+    }
+    assert times == {now}
+
+
 def test_no_adoption_when_a_committed_output_was_changed(repo):
     root, texts = repo
     (root / "results/gridworld/curves.csv").write_text("x\n2\n")

@@ -313,7 +313,20 @@ def _git(*args: str) -> str | None:
     return out.stdout if out.returncode == 0 else None
 
 
-def adopt(texts: Mapping[str, str], results: str, folder: str | Path, marker: str | Path) -> str:
+@cache
+def invocation_time() -> float:
+    """One time per process: every results root adopted by one Snakemake invocation (the main
+    one and each reading's) gets the same, so that no root looks newer than another."""
+    return time.time()
+
+
+def adopt(
+    texts: Mapping[str, str],
+    results: str,
+    folder: str | Path,
+    marker: str | Path,
+    now: float | None = None,
+) -> str:
     """Make a clone's committed outputs current, once per commit checked out; a message.
 
     Only when ``{results}`` holds committed files, none modified, and its committed
@@ -322,7 +335,8 @@ def adopt(texts: Mapping[str, str], results: str, folder: str | Path, marker: st
     are left alone (their own times make them older, so they are redrawn from the committed
     tables, byte for byte).
     Untracked intermediate files, if any, are older than the stamps, so they are rebuilt before
-    use. ``marker`` remembers the commit adopted."""
+    use. ``marker`` remembers the commit adopted; ``now`` is the time given (default: the
+    current time)."""
     head = _git("rev-parse", "HEAD")
     tracked = _git("ls-files", "-z", "--", results)
     if not head or not tracked:
@@ -337,7 +351,7 @@ def adopt(texts: Mapping[str, str], results: str, folder: str | Path, marker: st
         return ""
     recorded = json.loads(recorded_path.read_text())
     changed = differences(recorded, texts)
-    now = time.time()
+    now = time.time() if now is None else now
     for name, text in texts.items():
         stale = recorded.get(name) != json.loads(text)
         os.utime(write_stamp(folder, name, text), (now + stale, now + stale))
