@@ -237,7 +237,7 @@ def test_roots_adopted_by_one_invocation_share_its_time(repo):
     assert provenance.invocation_time() == now  # one per process
     for results, marker in (("results", "main"), ("results/robustness/walled", "walled")):
         stamps = f"{results}/.stamps"
-        assert provenance.adopt(texts, results, stamps, f".snakemake/{marker}", now)
+        assert provenance.adopt(texts, results, stamps, f".snakemake/{marker}")
     times = {
         p.stat().st_mtime
         for p in (reading / "claims.csv", root / "results/robustness/verdicts.csv")

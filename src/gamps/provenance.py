@@ -320,13 +320,7 @@ def invocation_time() -> float:
     return time.time()
 
 
-def adopt(
-    texts: Mapping[str, str],
-    results: str,
-    folder: str | Path,
-    marker: str | Path,
-    now: float | None = None,
-) -> str:
+def adopt(texts: Mapping[str, str], results: str, folder: str | Path, marker: str | Path) -> str:
     """Make a clone's committed outputs current, once per commit checked out; a message.
 
     Only when ``{results}`` holds committed files, none modified, and its committed
@@ -335,8 +329,8 @@ def adopt(
     are left alone (their own times make them older, so they are redrawn from the committed
     tables, byte for byte).
     Untracked intermediate files, if any, are older than the stamps, so they are rebuilt before
-    use. ``marker`` remembers the commit adopted; ``now`` is the time given (default: the
-    current time)."""
+    use. ``marker`` remembers the commit adopted. The time is the process's
+    (``invocation_time``): every root one invocation adopts gets the same."""
     head = _git("rev-parse", "HEAD")
     tracked = _git("ls-files", "-z", "--", results)
     if not head or not tracked:
@@ -351,7 +345,7 @@ def adopt(
         return ""
     recorded = json.loads(recorded_path.read_text())
     changed = differences(recorded, texts)
-    now = time.time() if now is None else now
+    now = invocation_time()
     for name, text in texts.items():
         stale = recorded.get(name) != json.loads(text)
         os.utime(write_stamp(folder, name, text), (now + stale, now + stale))

@@ -92,9 +92,7 @@ STAMP_DIR = res(".stamps")
 ADOPTED = os.path.join(".snakemake/gamps/adoption", RESULTS.replace(os.sep, "%"))
 if workflow.is_main_process:
     print(
-        provenance.adopt(
-            STAMPS, RESULTS, STAMP_DIR, ADOPTED, provenance.invocation_time()
-        ),
+        provenance.adopt(STAMPS, RESULTS, STAMP_DIR, ADOPTED),
         provenance.missing_intermediates(intermediates()),
         end="",
         file=sys.stderr,
