@@ -36,8 +36,9 @@ def test_report_renders_every_claim_and_the_provenance(tmp_path):
         assert f"## Claim {claim}:" in text
     assert "| 4 | Figure 3 (swimmer) |" in text and "**replicated**" in text
     assert text.count("Not measured by this configuration.") == 3
-    assert "3 jobs, 21 s of summed job time" in text and "401 MB" in text
-    assert "| swimmer | aggregate | 1 | 1.0 | – |" in text
+    assert "3 jobs, 21 s of summed job time (0.3 min) and 24 s of CPU time" in text
+    assert "401 MB" in text and "| swimmer | aggregate | 1 | 1.0 | 0.0 | – |" in text
+    assert "Last full run" not in text
     assert not re.search(r"\bnan\b", text, re.IGNORECASE)
 
 

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,13 +40,13 @@ def temporaries(run: Path) -> list[Path]:
     return sorted(run.rglob("*.tmp"))
 
 
-def assert_complete_or_absent(run: Path, reference: Path, broken: str | None = None) -> None:
-    """Every result file present in ``run`` (but the ``broken`` one) is a complete one, equal to
-    the reference's."""
+def assert_complete_or_absent(run: Path, reference: Path, broken: Sequence[str] = ()) -> None:
+    """Every result file present in ``run`` (but the ``broken`` datasets) is a complete one, equal
+    to the reference's."""
     for rel, content in result_csvs(run).items():
         assert content == (reference / rel).read_bytes(), f"{rel} is not the complete file"
     for path in sorted((run / "results/_smoke").rglob("*.npz")):
-        if data.metadata_path(path).exists() and path != run / str(broken):
+        if data.metadata_path(path).exists() and path not in [run / b for b in broken]:
             got, want = data.load(path), data.load(reference / path.relative_to(run))
             for name in data.ARRAYS:
                 np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
@@ -128,32 +129,48 @@ def break_metadata(path: Path) -> None:
     data.metadata_path(path).write_text('{"env": "gridworld", "n_traj')
 
 
-@pytest.mark.parametrize(
-    ("corrupt", "named", "problem"),
-    [
-        (truncate, DATASET, "unreadable dataset, truncated or corrupted"),
-        (scramble, DATASET, "unreadable dataset, truncated or corrupted"),
-        (break_metadata, DATASET.replace(".npz", ".json"), "unreadable metadata"),
-    ],
-    ids=["truncated", "scrambled", "broken-metadata"],
-)
-def test_corrupted_dataset_fails_naming_the_file(smoke_run, tmp_path, corrupt, named, problem):
+#: Three datasets, each broken its own way, in one run: (dataset, how, the file named, problem).
+CORRUPTIONS = [
+    (DATASET, truncate, DATASET, "unreadable dataset, truncated or corrupted"),
+    (
+        DATASET.replace("N10_seed0", "N50_seed1"),
+        scramble,
+        DATASET.replace("N10_seed0", "N50_seed1"),
+        "unreadable dataset, truncated or corrupted",
+    ),
+    (
+        DATASET.replace("seed0", "seed1"),
+        break_metadata,
+        DATASET.replace("seed0", "seed1").replace(".npz", ".json"),
+        "unreadable metadata",
+    ),
+]
+
+
+def test_corrupted_datasets_fail_naming_each_file(smoke_run, tmp_path):
+    """A truncated, a scrambled and a dataset with broken metadata, in one run: each fails the
+    jobs that read it, naming the file and the command that rebuilds it; the other runs are
+    redone; and the commands rebuild exactly the smoke run."""
     run = copy_run(smoke_run, tmp_path / "run")
-    corrupt(run / DATASET)
+    for dataset, corrupt, _, _ in CORRUPTIONS:
+        corrupt(run / dataset)
     retrain = ("--cores", "2", "--forcerun", "train", "--keep-going")
     failed = run_snakemake(run, *retrain)
     assert failed.returncode != 0
-    assert f"{named}: {problem}" in output(failed)
-    command = f"snakemake --forcerun {DATASET}"
-    assert f"rebuild it and everything computed from it with: {command}" in output(failed)
-    # The runs of the broken dataset are gone, not half-written; every other run was redone.
-    assert not list((run / "results/_smoke/gridworld/runs").rglob("N10_seed0.csv"))
-    assert len(run_csvs(run)) == N_RUNS - len(GRID["algorithms"])
-    assert_complete_or_absent(run, smoke_run, broken=DATASET)
+    for dataset, _, named, problem in CORRUPTIONS:
+        assert f"{named}: {problem}" in output(failed)
+        command = f"snakemake --forcerun {dataset}"
+        assert f"rebuild it and everything computed from it with: {command}" in output(failed)
+        # The runs of the broken dataset are gone, not half-written.
+        stem = Path(dataset).stem
+        assert not list((run / "results/_smoke/gridworld/runs").rglob(f"{stem}.csv")), stem
+    # Every other run was redone.
+    assert len(run_csvs(run)) == N_RUNS - len(CORRUPTIONS) * len(GRID["algorithms"])
+    assert_complete_or_absent(run, smoke_run, broken=[d for d, *_ in CORRUPTIONS])
     assert not temporaries(run)
 
-    # The command of the message rebuilds the dataset and everything computed from it.
-    fixed = run_snakemake(run, "--cores", "2", *command.split()[1:])
+    # The commands of the messages, in one, rebuild the datasets and everything computed from them.
+    fixed = run_snakemake(run, "--cores", "2", "--forcerun", *[d for d, *_ in CORRUPTIONS])
     assert fixed.returncode == 0, fixed.stderr[-3000:]
     assert result_csvs(run) == result_csvs(smoke_run)
     assert "Nothing to be done" in output(run_snakemake(run, "--dry-run"))

@@ -3,6 +3,7 @@ paired by seed, the gradient-bias tables, the importance-weight health and the c
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -380,22 +381,56 @@ def test_bias_findings_count_wins_and_the_bound():
 # --------------------------------------------------------------------------- compute
 
 
+BENCHMARK_HEADER = (
+    "\t".join(
+        ["s", "h:m:s", "max_rss", "max_vms", "max_uss", "max_pss", "io_in", "io_out", "mean_load"]
+    )
+    + "\tcpu_time\n"
+)
+
+
+def write_benchmark(path, seconds, rss, cpu):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(BENCHMARK_HEADER + f"{seconds}\t0:00:01\t{rss}\t1\t1\t1\t0\t0\t90\t{cpu}\n")
+
+
 def test_compute_time_groups_benchmarks_by_env_and_stage(tmp_path):
-    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-    (tmp_path / "gridworld/train/ml").mkdir(parents=True)
-    for seed, (seconds, rss) in enumerate(((1.5, 100), (2.0, 300))):
-        (tmp_path / f"gridworld/train/ml/N10_seed{seed}.tsv").write_text(
-            header + f"{seconds}\t0:00:01\t{rss}\t1\t1\t1\t0\t0\t90\t1\n"
-        )
-    (tmp_path / "figures").mkdir()
-    (tmp_path / "figures/fig1.tsv").write_text(header + "3.0\t0:00:03\t50\t1\t1\t1\t0\t0\t9\t3\n")
+    for seed, (seconds, rss, cpu) in enumerate(((1.5, 100, 1.0), (2.0, 300, 1.5))):
+        write_benchmark(tmp_path / f"gridworld/train/ml/N10_seed{seed}.tsv", seconds, rss, cpu)
+    write_benchmark(tmp_path / "figures/fig1.tsv", 3.0, 50, 2.5)
+    write_benchmark(tmp_path / "claims.tsv", 0.5, "-", "-")  # a reading's own, at the top
     compute = tables.compute_time(tmp_path)
-    assert list(compute.columns) == ["env", "stage", "jobs", "seconds", "max_rss_mb"]
-    assert compute.values.tolist() == [
-        ["figures", "fig1", 1, 3.0, 50.0],
-        ["gridworld", "train", 2, 3.5, 300.0],
+    assert list(compute.columns) == [
+        "env", "stage", "jobs", "seconds", "cpu_seconds", "max_rss_mb"
+    ]  # fmt: skip
+    assert compute.fillna(-1).values.tolist() == [
+        ["all", "claims", 1, 0.5, 0.0, -1],
+        ["figures", "fig1", 1, 3.0, 2.5, 50.0],
+        ["gridworld", "train", 2, 3.5, 2.5, 300.0],
     ]
     assert tables.compute_time(tmp_path / "none").empty
+    kept = tables.compute_time(tmp_path, exclude=tables.NOT_KEPT)
+    assert "figures" not in set(kept["env"]) and kept["jobs"].sum() == 3
+
+
+def test_run_cost_splits_a_full_run_into_its_parts(tmp_path):
+    write_benchmark(tmp_path / "benchmarks/swimmer/train/ml/N100_seed0.tsv", 30.0, 300, 20.0)
+    write_benchmark(tmp_path / "benchmarks/swimmer/tune/ml/plain_alpha0.1.tsv", 10.0, 200, 8.0)
+    write_benchmark(tmp_path / "benchmarks/swimmer/tuning_table.tsv", 1.0, 100, 0.5)
+    write_benchmark(tmp_path / "robustness/adam/benchmarks/claims.tsv", 2.0, 100, 1.0)
+    reading = tmp_path / "robustness/adam/benchmarks"
+    write_benchmark(reading / "swimmer/train/ml/N100_seed0.tsv", 5.0, 100, 4.0)
+    write_benchmark(tmp_path / "robustness/benchmarks/verdicts.tsv", 1.0, 100, 1.0)
+    cost = tables.run_cost(tmp_path)
+    assert list(cost.columns[:2]) == ["part", "reading"]
+    by_part = cost.groupby("part")[["jobs", "seconds", "cpu_seconds"]].sum()
+    assert by_part.to_dict("index") == {
+        "default": {"jobs": 1, "seconds": 30.0, "cpu_seconds": 20.0},
+        "robustness": {"jobs": 3, "seconds": 8.0, "cpu_seconds": 6.0},
+        "tuning": {"jobs": 2, "seconds": 11.0, "cpu_seconds": 8.5},
+    }
+    assert set(cost.loc[cost["part"] == "robustness", "reading"]) == {"-", "adam"}
+    assert tables.run_cost(tmp_path / "none").empty
 
 
 def test_model_health_on_a_hand_built_table():
@@ -478,3 +513,15 @@ def test_step_sizes_table_gives_each_algorithms_alpha_and_tuning_score_in_regist
     assert "| gridworld | GAMPS | plain | 1 | -1.500 [" in text
     assert "2 seeds, at the grid's edge" in text
     assert "| minigolf | all (shared) | adam | 0.01 | set in the config |" in text
+
+
+def test_the_last_full_run_is_read_and_rendered(tmp_path):
+    assert tables.full_run(tmp_path) is None
+    record = {"commit": "0123456789abcdef", "date": "2026-12-07", "target": "all", "cores": 2}
+    record |= {"mode": "empty folder"}
+    record |= {"wall_s": 612.3, "jobs": 471}
+    (tmp_path / tables.FULL_RUN).write_text(json.dumps(record))
+    text = render.compute_markdown(tables.compute_time(tmp_path), tables.full_run(tmp_path))
+    assert "(empty folder; `benchmarks/time_pipeline.py`, commit 0123456789ab, 2026-12-07)" in text
+    assert "`snakemake all` took 612 s" in text
+    assert "(10.2 min) on 2 cores, 471 jobs." in text and "summed job time" not in text

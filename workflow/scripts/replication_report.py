@@ -58,12 +58,13 @@ text = report.assemble(
     by_env(sm.input.curves, weight_table),
     Path(sm.input.beyond).read_text(),
     report.provenance(Path(sm.params.root)),
-    tables.compute_time(sm.params.benchmarks),
+    tables.compute_time(sm.params.benchmarks, exclude=tables.NOT_KEPT),
     sm.params.name,
     sm.params.results,
     sm.params.figures,
     sm.params.note,
     model_sections(),
     step_size_section(),
+    tables.full_run(sm.params.benchmarks),
 )
 io.atomic_write_text(sm.output.report, text)

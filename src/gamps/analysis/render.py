@@ -429,30 +429,42 @@ def gradient_bias_markdown(summary: pd.DataFrame, findings: dict[str, Any]) -> s
 # --------------------------------------------------------------------------- compute
 
 
-def compute_markdown(compute: pd.DataFrame) -> str:
-    """``tables.compute_time`` as Markdown: totals, then jobs, time and peak memory per
-    environment and stage; empty without benchmark files."""
+def compute_markdown(compute: pd.DataFrame, full_run: dict | None = None) -> str:
+    """``tables.compute_time`` as Markdown: totals, then jobs, wall and CPU time and peak memory
+    per environment and stage; and, given ``full_run`` (``benchmarks/time_pipeline.py``'s
+    record), the wall time of the last full run from an empty folder. Empty without either."""
+    lines = []
+    if full_run:
+        lines += [
+            f"Last full run ({full_run['mode']}; `benchmarks/time_pipeline.py`, commit "
+            f"{full_run['commit'][:12]}, {full_run['date']}): `snakemake {full_run['target']}` "
+            f"took {full_run['wall_s']:.0f} s of wall time ({full_run['wall_s'] / 60:.1f} min) on "
+            f"{full_run['cores']} cores, {full_run['jobs']} jobs.",
+            "",
+        ]
     if not len(compute):
-        return ""
-    total = compute["seconds"].sum()
+        return "\n".join(lines)
+    total, cpu = compute["seconds"].sum(), compute["cpu_seconds"].sum()
     rows = [
         [
             r.env,
             r.stage,
             str(r.jobs),
             f"{r.seconds:.1f}",
+            f"{r.cpu_seconds:.1f}",
             "–" if pd.isna(r.max_rss_mb) else f"{r.max_rss_mb:.0f}",
         ]
         for r in compute.itertuples()
     ]
-    header = ["environment", "stage", "jobs", "job time (s)", "peak memory (MB)"]
-    lines = [
-        f"Compute, from Snakemake's benchmark files: {int(compute['jobs'].sum())} jobs, "
-        f"{total:.0f} s of summed job time ({total / 60:.1f} min; wall time is about this "
-        "divided by the cores used). Peak memory of any job: "
-        f"{compute['max_rss_mb'].max():.0f} MB.",
+    header = ["environment", "stage", "jobs", "job time (s)", "CPU time (s)", "peak memory (MB)"]
+    lines += [
+        "The cost of the outputs above (the figures aside: a fresh clone redraws them), from the "
+        "Snakemake benchmark file of the job that last wrote each, kept with the results: "
+        f"{int(compute['jobs'].sum())} jobs, {total:.0f} s of "
+        f"summed job time ({total / 60:.1f} min) and {cpu:.0f} s of CPU time. Peak memory of any "
+        f"job: {compute['max_rss_mb'].max():.0f} MB.",
         "",
-        *_table(header, "llrrr", rows),
+        *_table(header, "llrrrr", rows),
     ]
     return "\n".join(lines) + "\n"
 

@@ -82,6 +82,7 @@ def assemble(
     note: str = "",
     model_sections: dict[str, str] | None = None,
     step_sizes: str = "",
+    full_run: dict | None = None,
 ) -> str:
     """The whole report as Markdown, from the claims' ``summary`` and ``statements``, the rendered
     tables of each environment (outcomes, comparisons, weight health), the 'Beyond the paper'
@@ -89,7 +90,8 @@ def assemble(
     the results root and ``figures`` the figures' folder relative to it; a non-empty ``note``
     (the config's scale note) opens the report. ``model_sections`` (env -> Markdown: the health
     of the fitted models and of the gradients used) close the claim section of their env.
-    ``step_sizes`` (``render.step_size_markdown``) follows the decision rule."""
+    ``step_sizes`` (``render.step_size_markdown``) follows the decision rule; ``full_run`` is
+    the record of the last timed full run (``render.compute_markdown``)."""
     out = ["# GAMPS replication report", ""]
     if note:
         out += [f"> **{note}**", ""]
@@ -132,7 +134,7 @@ def assemble(
     out += _robustness_link(figures)
     if beyond:
         out += [beyond.replace("### ", "## ", 1), ""]
-    out += _provenance_section(info, compute)
+    out += _provenance_section(info, compute, full_run)
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -261,9 +263,11 @@ def model_section(env: str, health: str, gradient_check: str, reference: int) ->
     return "\n".join(out)
 
 
-def _provenance_section(info: dict[str, str], compute: pd.DataFrame) -> list[str]:
+def _provenance_section(
+    info: dict[str, str], compute: pd.DataFrame, full_run: dict | None = None
+) -> list[str]:
     out = ["## Software, platform and compute", ""]
     out += [f"- **{key}**: {value}" for key, value in info.items()]
-    if len(compute):
-        out += ["", render.compute_markdown(compute)]
+    if len(compute) or full_run:
+        out += ["", render.compute_markdown(compute, full_run)]
     return out + [""]

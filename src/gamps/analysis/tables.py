@@ -10,6 +10,7 @@ Algorithms are sorted in the order of ``gamps.algorithms.REGISTRY``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from os import PathLike
 from pathlib import Path
@@ -442,30 +443,79 @@ def bias_findings(table: pd.DataFrame) -> dict[str, Any]:
 # --------------------------------------------------------------------------- compute
 
 
-def compute_time(benchmark_dir: str | PathLike) -> pd.DataFrame:
-    """Per environment and stage (the first folders under ``results/benchmarks``): jobs, summed
-    job seconds and peak memory, from Snakemake's benchmark files."""
+#: The stages of ``compute_time`` that the tuning jobs form (``snakemake tuning``).
+TUNING_STAGES = ("tune", "tuning_table", "fig5")
+COMPUTE_COLUMNS = ["env", "stage", "jobs", "seconds", "cpu_seconds", "max_rss_mb"]
+#: The benchmark folders the repository does not keep: a fresh clone redraws the figures.
+NOT_KEPT = ("figures",)
+
+
+def compute_time(benchmark_dir: str | PathLike, exclude: Sequence[str] = ()) -> pd.DataFrame:
+    """Per environment and stage, from Snakemake's benchmark files under ``benchmark_dir``: jobs,
+    summed wall seconds, summed CPU seconds and peak memory (MB). A file two folders deep or more
+    (``swimmer/train/ml/N100_seed0.tsv``) is its first folder's stage ``train``; one folder deep
+    (``swimmer/tables.tsv``) its own stage; at the top (a reading's ``claims.tsv``) environment
+    ``all``. Environments in ``exclude`` are left out."""
     benchmark_dir = Path(benchmark_dir)
     rows = []
     for path in sorted(benchmark_dir.rglob("*.tsv")):
         parts = path.relative_to(benchmark_dir).parts
+        if len(parts) > 1 and parts[0] in exclude:
+            continue
         table = pd.read_csv(path, sep="\t")
+        env, stage = ("all", *parts) if len(parts) == 1 else parts[:2]
         rows.append(
             {
-                "env": parts[0],
-                "stage": parts[1] if len(parts) > 2 else Path(parts[1]).stem,
+                "env": env,
+                "stage": stage if len(parts) > 2 else Path(stage).stem,
                 "seconds": float(table["s"].sum()),
+                "cpu_seconds": float(pd.to_numeric(table["cpu_time"], errors="coerce").sum()),
                 "max_rss_mb": pd.to_numeric(table["max_rss"], errors="coerce").max(),
             }
         )
     if not rows:
-        return pd.DataFrame(columns=["env", "stage", "jobs", "seconds", "max_rss_mb"])
+        return pd.DataFrame(columns=COMPUTE_COLUMNS)
     frame = pd.DataFrame(rows)
     return (
         frame.groupby(["env", "stage"], sort=True)
-        .agg(jobs=("seconds", "size"), seconds=("seconds", "sum"), max_rss_mb=("max_rss_mb", "max"))
-        .reset_index()
+        .agg(
+            jobs=("seconds", "size"),
+            seconds=("seconds", "sum"),
+            cpu_seconds=("cpu_seconds", "sum"),
+            max_rss_mb=("max_rss_mb", "max"),
+        )
+        .reset_index()[COMPUTE_COLUMNS]
     )
+
+
+#: ``benchmarks/time_pipeline.py``'s record of the last full run, in a benchmark folder.
+FULL_RUN = "full_run.json"
+
+
+def full_run(benchmark_dir: str | PathLike) -> dict | None:
+    """The record of the last timed full run in ``benchmark_dir`` (``FULL_RUN``), if any."""
+    path = Path(benchmark_dir) / FULL_RUN
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def run_cost(results: str | PathLike) -> pd.DataFrame:
+    """``compute_time`` of every part of a full run under ``results``, with a ``part`` column:
+    ``tuning`` (the tuning stages of ``results/benchmarks``), ``default`` (the rest of it) and
+    ``robustness`` (``results/robustness``: each reading's benchmark files and the summary's,
+    with the reading in the ``reading`` column, ``-`` for the summary and outside readings)."""
+    results = Path(results)
+    parts = []
+    main = compute_time(results / "benchmarks").assign(reading="-")
+    tuning = main["stage"].isin(TUNING_STAGES)
+    parts += [main[tuning].assign(part="tuning"), main[~tuning].assign(part="default")]
+    robustness = results / "robustness"
+    folders = [("-", robustness / "benchmarks")]
+    if robustness.is_dir():
+        folders += [(d.name, d / "benchmarks") for d in sorted(robustness.iterdir()) if d.is_dir()]
+    for reading, folder in folders:
+        parts.append(compute_time(folder).assign(reading=reading, part="robustness"))
+    frame = pd.concat([p for p in parts if len(p)] or [parts[0]], ignore_index=True)
+    return frame[["part", "reading", *COMPUTE_COLUMNS]]
 
 
 # --------------------------------------------------------------------------- model health
