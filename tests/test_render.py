@@ -237,16 +237,18 @@ def test_compute_markdown():
             "stage": ["fig1", "train"],
             "jobs": [1, 16],
             "seconds": [4.25, 115.75],
+            "cpu_seconds": [4.0, 50.5],
             "max_rss_mb": [np.nan, 344.0],
         }
     )
     text = render.compute_markdown(compute)
-    assert text.startswith("Compute, from Snakemake's benchmark files: 17 jobs, 120 s of summed")
-    assert "(2.0 min;" in text and "Peak memory of any job: 344 MB." in text
+    assert text.startswith("The cost of the outputs above (the figures aside")
+    assert "17 jobs, 120 s of summed job time (2.0 min) and 54 s of CPU time." in text
+    assert "Peak memory of any job: 344 MB." in text
     rows = markdown_rows(text)
     assert rows[2:] == [
-        ["figures", "fig1", "1", "4.2", "–"],
-        ["gridworld", "train", "16", "115.8", "344"],
+        ["figures", "fig1", "1", "4.2", "4.0", "–"],
+        ["gridworld", "train", "16", "115.8", "50.5", "344"],
     ]
     assert render.compute_markdown(compute.iloc[:0]) == ""
 
