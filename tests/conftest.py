@@ -4,10 +4,12 @@ files (pipeline runners, reference estimators, toy MDPs, tolerances) are in fixt
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from filelock import FileLock
 from fixtures import run_snakemake
 
 from gamps.data import TrajectoryBatch
@@ -52,13 +54,27 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory) -> Path:
+def smoke_run(tmp_path_factory, worker_id) -> Path:
     """A complete, uninterrupted smoke run on 2 cores: the reference of the pipeline tests.
-    Read-only: a test that changes files works on a copy (``copy_run``)."""
-    workdir = tmp_path_factory.mktemp("smoke")
+    Read-only: a test that changes files works on a copy (``copy_run``). Under pytest-xdist the
+    workers share one: the first to need it builds it, under a file lock."""
+    if worker_id == "master":
+        workdir = tmp_path_factory.mktemp("smoke")
+        _build_smoke_run(workdir)
+        return workdir
+    workdir = tmp_path_factory.getbasetemp().parent / "smoke"  # the session's, every worker's
+    with FileLock(f"{workdir}.lock"):
+        if not (workdir / ".complete").is_file():
+            shutil.rmtree(workdir, ignore_errors=True)  # a build that failed on another worker
+            workdir.mkdir()
+            _build_smoke_run(workdir)
+            (workdir / ".complete").touch()
+    return workdir
+
+
+def _build_smoke_run(workdir: Path) -> None:
     result = run_snakemake(workdir, "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    return workdir
 
 
 #: Fixed seeds: every statistical test below is deterministic, and its tolerance is still derived
