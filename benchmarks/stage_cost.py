@@ -12,7 +12,6 @@ diagnostics) divided by its seeds, and that divided by 2 cores as a wall-time es
 """
 
 import argparse
-import re
 import subprocess
 import tarfile
 import tempfile
@@ -48,17 +47,11 @@ def summary(cost: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def seed_cost(benchmarks: Path) -> pd.DataFrame:
     """Per environment: seeds, and the wall and CPU seconds of its per-seed jobs per seed."""
-    rows = []
-    for path in benchmarks.rglob("*.tsv"):
-        seed = re.search(r"seed(\d+)", path.name)
-        if seed and "tune" not in path.parts:
-            table = pd.read_csv(path, sep="\t")
-            cpu = pd.to_numeric(table["cpu_time"], errors="coerce").sum()
-            env = path.relative_to(benchmarks).parts[0]
-            rows.append((env, int(seed[1]), float(table["s"].sum()), float(cpu)))
-    frame = pd.DataFrame(rows, columns=["env", "seed", "wall_s", "cpu_s"])
-    out = frame.groupby("env").agg(
-        seeds=("seed", "nunique"), wall_s=("wall_s", "sum"), cpu_s=("cpu_s", "sum")
+    files = tables.benchmark_files(benchmarks)
+    files["seed"] = files["file"].str.extract(r"seed(\d+)\.tsv$", expand=False)
+    files = files[files["seed"].notna() & (files["stage"] != "tune")]
+    out = files.groupby("env").agg(
+        seeds=("seed", "nunique"), wall_s=("seconds", "sum"), cpu_s=("cpu_seconds", "sum")
     )
     out[["wall_s", "cpu_s"]] = out[["wall_s", "cpu_s"]].div(out["seeds"], axis=0)
     out["wall_s_on_2_cores"] = out["wall_s"] / 2

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from gamps.analysis import tables
+
 ROOT = Path(__file__).resolve().parents[1]
 #: Per-seed stages (benchmark folder) and the script their jobs run.
 STAGES = {
@@ -58,14 +60,8 @@ def median_seconds(code: str, repeat: int) -> float:
 
 def job_medians(benchmarks: Path, stage: str) -> dict[str, float]:
     """Median wall seconds of the stage's jobs, per environment."""
-    out = {}
-    for env_dir in sorted(p for p in benchmarks.iterdir() if p.is_dir()):
-        files = list((env_dir / stage).rglob("*.tsv"))
-        if files:
-            out[env_dir.name] = statistics.median(
-                float(pd.read_csv(path, sep="\t")["s"].sum()) for path in files
-            )
-    return out
+    files = tables.benchmark_files(benchmarks)
+    return files[files["stage"] == stage].groupby("env")["seconds"].median().to_dict()
 
 
 def main():

@@ -7,7 +7,8 @@ Runs the repository's Snakefile in a fresh temporary folder (``--in-place``: in 
 itself, with ``--forceall``, which recomputes every output and its benchmark file) and prints
 the wall time, then the jobs, summed wall and CPU time and peak memory per environment and stage
 from the benchmark files the run wrote. ``--record`` keeps the wall time in
-``results/benchmarks/full_run.json``, where the replication report's compute section reads it.
+``{results}/benchmarks/full_run.json`` (the config's results root), where the replication
+report's compute section reads it.
 """
 
 import argparse
@@ -18,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import yaml
 
 from gamps.analysis import tables
 from gamps.io import atomic_write_text
@@ -33,6 +36,7 @@ def main():
     parser.add_argument("--in-place", action="store_true", help="rerun everything in the repo")
     parser.add_argument("--record", action="store_true", help="write " + tables.FULL_RUN)
     args = parser.parse_args()
+    results = yaml.safe_load((ROOT / args.config).read_text()).get("results", "results")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = ROOT if args.in_place else Path(tmp)
         cmd = [sys.executable, "-m", "snakemake", args.target]
@@ -44,14 +48,8 @@ def main():
         start = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
         wall = time.perf_counter() - start
-        with tempfile.TemporaryDirectory() as fresh:
-            # Only the benchmark files this run wrote.
-            for path in (workdir / "results/benchmarks").rglob("*.tsv"):
-                if path.stat().st_mtime >= began:
-                    copy = Path(fresh) / path.relative_to(workdir / "results/benchmarks")
-                    copy.parent.mkdir(parents=True, exist_ok=True)
-                    copy.write_bytes(path.read_bytes())
-            cost = tables.compute_time(fresh)
+        files = tables.benchmark_files(workdir / results / "benchmarks")
+        cost = tables.compute_summary(files[files["modified"] >= began])  # this run's only
     jobs, job_s, cpu_s = int(cost["jobs"].sum()), cost["seconds"].sum(), cost["cpu_seconds"].sum()
     print(
         f"config={args.config} cores={args.cores} target={args.target}: wall {wall:.1f} s, "
@@ -75,7 +73,7 @@ def main():
             "job_s": round(float(job_s), 1),
             "cpu_s": round(float(cpu_s), 1),
         }
-        path = ROOT / "results/benchmarks" / tables.FULL_RUN
+        path = ROOT / results / "benchmarks" / tables.FULL_RUN
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(record, indent=1) + "\n")
         print(f"recorded in {path.relative_to(ROOT)}")

@@ -409,6 +409,9 @@ def test_compute_time_groups_benchmarks_by_env_and_stage(tmp_path):
         ["gridworld", "train", 2, 3.5, 2.5, 300.0],
     ]
     assert tables.compute_time(tmp_path / "none").empty
+    files = tables.benchmark_files(tmp_path)
+    assert files["file"].tolist()[-1] == "gridworld/train/ml/N10_seed1.tsv"
+    assert (files["modified"] > 0).all() and len(files) == 4
     kept = tables.compute_time(tmp_path, exclude=tables.NOT_KEPT)
     assert "figures" not in set(kept["env"]) and kept["jobs"].sum() == 3
 

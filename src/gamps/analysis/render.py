@@ -432,7 +432,7 @@ def gradient_bias_markdown(summary: pd.DataFrame, findings: dict[str, Any]) -> s
 def compute_markdown(compute: pd.DataFrame, full_run: dict | None = None) -> str:
     """``tables.compute_time`` as Markdown: totals, then jobs, wall and CPU time and peak memory
     per environment and stage; and, given ``full_run`` (``benchmarks/time_pipeline.py``'s
-    record), the wall time of the last full run from an empty folder. Empty without either."""
+    record), the wall time of the last timed full run. Empty without either."""
     lines = []
     if full_run:
         lines += [

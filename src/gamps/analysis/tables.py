@@ -450,12 +450,13 @@ COMPUTE_COLUMNS = ["env", "stage", "jobs", "seconds", "cpu_seconds", "max_rss_mb
 NOT_KEPT = ("figures",)
 
 
-def compute_time(benchmark_dir: str | PathLike, exclude: Sequence[str] = ()) -> pd.DataFrame:
-    """Per environment and stage, from Snakemake's benchmark files under ``benchmark_dir``: jobs,
-    summed wall seconds, summed CPU seconds and peak memory (MB). A file two folders deep or more
-    (``swimmer/train/ml/N100_seed0.tsv``) is its first folder's stage ``train``; one folder deep
-    (``swimmer/tables.tsv``) its own stage; at the top (a reading's ``claims.tsv``) environment
-    ``all``. Environments in ``exclude`` are left out."""
+def benchmark_files(benchmark_dir: str | PathLike, exclude: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per Snakemake benchmark file under ``benchmark_dir``: its path relative to it
+    (``file``), modification time (``modified``), environment and stage, wall and CPU seconds and
+    peak memory (MB). A file two folders deep or more (``swimmer/train/ml/N100_seed0.tsv``) is its
+    first folder's stage ``train``; one folder deep (``swimmer/tables.tsv``) its own stage; at the
+    top (a reading's ``claims.tsv``) environment ``all``. Environments in ``exclude`` are left
+    out."""
     benchmark_dir = Path(benchmark_dir)
     rows = []
     for path in sorted(benchmark_dir.rglob("*.tsv")):
@@ -466,6 +467,8 @@ def compute_time(benchmark_dir: str | PathLike, exclude: Sequence[str] = ()) -> 
         env, stage = ("all", *parts) if len(parts) == 1 else parts[:2]
         rows.append(
             {
+                "file": "/".join(parts),
+                "modified": path.stat().st_mtime,
                 "env": env,
                 "stage": stage if len(parts) > 2 else Path(stage).stem,
                 "seconds": float(table["s"].sum()),
@@ -473,11 +476,15 @@ def compute_time(benchmark_dir: str | PathLike, exclude: Sequence[str] = ()) -> 
                 "max_rss_mb": pd.to_numeric(table["max_rss"], errors="coerce").max(),
             }
         )
-    if not rows:
-        return pd.DataFrame(columns=COMPUTE_COLUMNS)
-    frame = pd.DataFrame(rows)
+    columns = ["file", "modified", "env", "stage", "seconds", "cpu_seconds", "max_rss_mb"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def compute_summary(files: pd.DataFrame) -> pd.DataFrame:
+    """``benchmark_files`` per environment and stage: jobs, summed wall and CPU seconds, peak
+    memory."""
     return (
-        frame.groupby(["env", "stage"], sort=True)
+        files.groupby(["env", "stage"], sort=True)
         .agg(
             jobs=("seconds", "size"),
             seconds=("seconds", "sum"),
@@ -486,6 +493,12 @@ def compute_time(benchmark_dir: str | PathLike, exclude: Sequence[str] = ()) -> 
         )
         .reset_index()[COMPUTE_COLUMNS]
     )
+
+
+def compute_time(benchmark_dir: str | PathLike, exclude: Sequence[str] = ()) -> pd.DataFrame:
+    """Jobs, wall and CPU seconds and peak memory per environment and stage of the benchmark
+    files under ``benchmark_dir`` (``benchmark_files``, ``compute_summary``)."""
+    return compute_summary(benchmark_files(benchmark_dir, exclude))
 
 
 #: ``benchmarks/time_pipeline.py``'s record of the last full run, in a benchmark folder.
@@ -503,19 +516,19 @@ def run_cost(results: str | PathLike) -> pd.DataFrame:
     ``tuning`` (the tuning stages of ``results/benchmarks``), ``default`` (the rest of it) and
     ``robustness`` (``results/robustness``: each reading's benchmark files and the summary's,
     with the reading in the ``reading`` column, ``-`` for the summary and outside readings)."""
-    results = Path(results)
-    parts = []
+    results, robustness = Path(results), Path(results) / "robustness"
+    folders = {"-": robustness / "benchmarks"}
+    if robustness.is_dir():
+        folders |= {d.name: d / "benchmarks" for d in sorted(robustness.iterdir()) if d.is_dir()}
     main = compute_time(results / "benchmarks").assign(reading="-")
     tuning = main["stage"].isin(TUNING_STAGES)
-    parts += [main[tuning].assign(part="tuning"), main[~tuning].assign(part="default")]
-    robustness = results / "robustness"
-    folders = [("-", robustness / "benchmarks")]
-    if robustness.is_dir():
-        folders += [(d.name, d / "benchmarks") for d in sorted(robustness.iterdir()) if d.is_dir()]
-    for reading, folder in folders:
-        parts.append(compute_time(folder).assign(reading=reading, part="robustness"))
-    frame = pd.concat([p for p in parts if len(p)] or [parts[0]], ignore_index=True)
-    return frame[["part", "reading", *COMPUTE_COLUMNS]]
+    parts = [main[tuning].assign(part="tuning"), main[~tuning].assign(part="default")]
+    parts += [compute_time(f).assign(part="robustness", reading=r) for r, f in folders.items()]
+    parts = [part for part in parts if len(part)]
+    columns = ["part", "reading", *COMPUTE_COLUMNS]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
 
 
 # --------------------------------------------------------------------------- model health
