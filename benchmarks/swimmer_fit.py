@@ -1,74 +1,119 @@
-"""Does the Swimmer model's fit converge? Its held-out NLL against a long reference fit.
+"""What a converged Swimmer model fit costs, and how good it is.
 
 On each seed's paper-scale dataset (N = 100 trajectories of T = 100 steps), with the weights of ML
-and of GAMPS at pi_b, the model is fitted three ways: the configured fit (config/config.yaml), a
-long reference (up to 10,000 epochs, patience 500, 300 L-BFGS rounds) and the fixed budget the
-project used before (300 full-batch Adam steps at 3e-3, no early stopping, on 80% of the data
-here). Each holds out the same trajectories (every 5th); the table gives wall time on one thread,
-epochs and L-BFGS rounds, the weighted held-out NLL per transition (nats) and normalised MSE, and
-the gap to the reference.
+and of GAMPS at pi_b, the configured fit (config/config.yaml) runs on one thread: its held-out
+weighted NLL per transition (nats), CPU seconds, Adam epochs and L-BFGS iterations. Then a warm
+refit, as Algorithm 1 makes it: GAMPS's weights after one step of GAMPS with its tuned step size,
+fitted from the first model. ``--before REV`` adds the held-out NLL that the gradient check of
+commit REV recorded for the same fits (results/swimmer/gradient_check.csv) and the difference.
 
-    python benchmarks/swimmer_fit.py [--seeds 1000 ... 1004] [--weights ml gamps] [--no-reference]
+    python benchmarks/swimmer_fit.py [--seeds 0 ... 9] [--before REV] [--long]
+
+``--long`` also runs a long reference fit (patience and cap 10x) to show how far from
+convergence the configured one stops.
 """
 
 import argparse
+import io
+import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
-import torch
+import pandas as pd
 from common import paper_config
+from threadpoolctl import threadpool_limits
 
-from gamps import algorithms, experiment
+from gamps import algorithms, experiment, tuning
 from gamps.domains import make_domain
 
-OLD_BUDGET = {
-    "learning_rate": 3e-3,
-    "batch_size": 10**9,
-    "max_epochs": 300,
-    "patience": 10**9,
-    "polish": 0,
-}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def before_nll(rev: str) -> pd.Series:
+    text = subprocess.run(
+        ["git", "show", f"{rev}:results/swimmer/gradient_check.csv"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    table = pd.read_csv(io.StringIO(text))
+    return table.set_index(["seed", "algorithm"])["model_nll"]
+
+
+def timed(fit):
+    start = time.process_time()
+    model = fit()
+    return model, time.process_time() - start
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1000, 1001, 1002, 1003, 1004])
-    parser.add_argument("--weights", nargs="+", default=["ml", "gamps"])
-    parser.add_argument("--no-reference", action="store_true", help="skip the long fit (slow)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
+    parser.add_argument("--before", help="a commit whose gradient check recorded the old fits")
+    parser.add_argument("--long", action="store_true", help="also a long reference fit (slow)")
     args = parser.parse_args()
-    torch.set_num_threads(1)
     config = paper_config("swimmer")
     domain = make_domain("swimmer", experiment.domain_params("swimmer", config))
-    settings = domain.model_settings
-    long = settings | {"max_epochs": 10_000, "patience": 500, "polish": 300}
-    fits = {"configured": settings, "reference": long, "old 300 steps": settings | OLD_BUDGET}
-    if args.no_reference:
-        del fits["reference"]
+    settings = dict(domain.model_settings)
+    long = settings | {"patience": 10 * settings["patience"]}
+    long |= {"max_iterations": 10 * settings["max_iterations"]}
+    before = before_nll(args.before) if args.before else None
+    alpha = tuning.tuned_step_sizes("swimmer", config["update"], ["gamps"])["gamps"]
     print(
-        f"{'seed':>5} {'weights':8} {'fit':14} {'time s':>7} {'epochs':>6} {'lbfgs':>5} "
-        f"{'NLL':>8} {'nMSE':>7} {'gap':>6}"
+        f"{'seed':>4} {'weights':7} {'NLL':>7} {'before':>7} {'diff':>6} {'CPU s':>6} "
+        f"{'epochs':>6} {'iters':>5} | {'refit s':>7} {'iters':>5}"
+        + (f" | {'long NLL':>8} {'gap':>5}" if args.long else "")
     )
-    for seed in args.seeds:
-        batch = experiment.collect_dataset("swimmer", config, config["n_trajectories"][0], seed)
-        theta = np.asarray(batch.meta["behaviour_theta"])
-        log_rho = algorithms.log_ratios(domain, theta, batch)
-        for weights in args.weights:
-            w = algorithms.model_weights(domain, weights, theta, batch, log_rho, config["q_norm"])
-            results = {}
-            for name, model_settings in fits.items():
-                domain.model_settings = model_settings
-                start = time.perf_counter()
-                model = algorithms.fit_weighted(domain, batch, w)
-                results[name] = (time.perf_counter() - start, model.diagnostics)
-            reference = results["reference"][1]["model_nll"] if "reference" in results else np.nan
-            for name, (seconds, d) in results.items():
-                print(
-                    f"{seed:5d} {weights:8} {name:14} {seconds:7.1f} {d['model_epochs']:6.0f} "
-                    f"{d['model_lbfgs_rounds']:5.0f} {d['model_nll']:8.2f} {d['model_nmse']:7.4f} "
-                    f"{d['model_nll'] - reference:6.2f}",
-                    flush=True,
+    rows = []
+    with threadpool_limits(1):
+        for seed in args.seeds:
+            batch = experiment.collect_dataset("swimmer", config, 100, seed)
+            theta = np.asarray(batch.meta["behaviour_theta"])
+            log_rho = algorithms.log_ratios(domain, theta, batch)
+            for name in ("ml", "gamps"):
+                w = algorithms.model_weights(domain, name, theta, batch, log_rho, 2.0)
+                domain.model_settings = settings
+                model, cpu = timed(lambda b=batch, w=w: algorithms.fit_weighted(domain, b, w))
+                d = model.diagnostics
+                row = {"seed": seed, "weights": name, "nll": d["model_nll"], "cpu": cpu}
+                row |= {"epochs": d["model_epochs"], "iterations": d["model_iterations"]}
+                old = before.get((seed, name), np.nan) if before is not None else np.nan
+                line = (
+                    f"{seed:4d} {name:7} {d['model_nll']:7.2f} {old:7.2f} "
+                    f"{d['model_nll'] - old:+6.2f} {cpu:6.2f} {d['model_epochs']:6.0f} "
+                    f"{d['model_iterations']:5.0f}"
                 )
+                if name == "gamps":
+                    rng = experiment.rng(seed, 2, 100)
+                    grad, _ = algorithms.estimate_gradient(
+                        domain, "gamps", theta, batch, 2.0, rng, log_rho, model
+                    )
+                    theta1 = theta + alpha * grad
+                    log_rho1 = algorithms.log_ratios(domain, theta1, batch)
+                    w1 = algorithms.model_weights(domain, "gamps", theta1, batch, log_rho1, 2.0)
+                    refit, refit_cpu = timed(
+                        lambda b=batch, w1=w1, m=model: algorithms.fit_weighted(domain, b, w1, m)
+                    )
+                    row |= {"refit_cpu": refit_cpu}
+                    line += f" | {refit_cpu:7.2f} {refit.diagnostics['model_iterations']:5.0f}"
+                else:
+                    line += f" | {'':7} {'':5}"
+                if args.long:
+                    domain.model_settings = long
+                    reference = algorithms.fit_weighted(domain, batch, w).diagnostics
+                    line += f" | {reference['model_nll']:8.2f} "
+                    line += f"{d['model_nll'] - reference['model_nll']:5.2f}"
+                print(line, flush=True)
+                rows.append(row)
     domain.model_settings = settings
+    table = pd.DataFrame(rows)
+    print(
+        f"first fits: CPU s max {table['cpu'].max():.2f}, mean {table['cpu'].mean():.2f}; "
+        f"warm refits: CPU s max {table['refit_cpu'].max():.2f}, "
+        f"mean {table['refit_cpu'].mean():.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -20,11 +20,11 @@ pytestmark = pytest.mark.convergence
 
 #: nats per transition (10 state coordinates): 0.3 nats a coordinate.
 MARGIN = 3.0
-LONG = {"max_epochs": 10_000, "patience": 500, "polish": 300}
-OLD = {"learning_rate": 3e-3, "batch_size": 10**9, "max_epochs": 300, "patience": 10**9}
+LONG = {"patience": 3000, "max_iterations": 15_000}
+OLD = {"learning_rate": 3e-3, "batch_size": 10**9, "warmup_epochs": 300, "max_iterations": 0}
 
 
-FITS = {"long": LONG, "configured": {}, "old": OLD | {"polish": 0}}
+FITS = {"long": LONG, "configured": {}, "old": OLD}
 
 
 def held_out_nll(batch, weights: str, overlay: dict) -> float:

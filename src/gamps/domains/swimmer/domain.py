@@ -40,7 +40,7 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
         "model_nll",
         "model_nmse",
         "model_epochs",
-        "model_lbfgs_rounds",
+        "model_iterations",
         "fit_ess",
         "off_support",
     )
@@ -56,10 +56,12 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
         rollouts: int = 5,
         evaluation_episodes: int = 20,
         model_learning_rate: float = 1e-2,
-        model_batch_size: int = 1024,
-        model_max_epochs: int = 2000,
-        model_patience: int = 100,
-        model_polish: int = 100,
+        model_batch_size: int = 1000,
+        model_warmup_epochs: int = 300,
+        model_patience: int = 300,
+        model_refit_patience: int = 100,
+        model_max_iterations: int = 1500,
+        model_memory: int = 20,
         model_holdout: float = 0.2,
         model_joint_limits: bool = True,
     ):
@@ -72,9 +74,11 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
         self.model_settings: dict[str, Any] = {
             "learning_rate": model_learning_rate,
             "batch_size": model_batch_size,
-            "max_epochs": model_max_epochs,
+            "warmup_epochs": model_warmup_epochs,
             "patience": model_patience,
-            "polish": model_polish,
+            "refit_patience": model_refit_patience,
+            "max_iterations": model_max_iterations,
+            "memory": model_memory,
             "holdout": model_holdout,
         }
         self.model_joint_limits = model_joint_limits
@@ -90,7 +94,8 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
         return rng.normal(0.0, self.behaviour_weight_std, size=self.policy.dim)
 
     def set_threads(self, threads: int) -> None:
-        """Threads for torch, applied when a model is made (model-free runs never import torch)."""
+        """Threads of the model's fits and products, applied when a model is made (model-free
+        runs never import torch)."""
         self.threads = threads
 
     def _env_pool(self, n: int) -> list:
@@ -127,6 +132,7 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
             sw.ACTION_LOW,
             sw.ACTION_HIGH,
             seed=self.model_seed,
+            threads=self.threads,
             bounds=bounds if self.model_joint_limits else None,
             **self.model_settings,
         )

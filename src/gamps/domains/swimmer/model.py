@@ -1,38 +1,39 @@
 """The swimmer's model class (Section 7.2): a Gaussian whose mean and log standard deviation come
 from a 2-layer MLP (32 tanh units each) of the state features and the clipped action, predicting
-the change of every state coordinate; fitted by the weighted maximum likelihood of Eq. 3 in torch.
+the change of every state coordinate; fitted by the weighted maximum likelihood of Eq. 3.
 
 Inputs and targets are standardised with the weighted moments of the first fit's data. Each fit
-runs to convergence on held-out trajectories (``fit``): Adam on minibatches with a step size
-halved on plateaus and early stopping, then full-batch L-BFGS rounds, keeping the network with
-the best held-out NLL. It starts from a seeded initialisation or from the previous iteration's
-network and standardisation (Algorithm 1 refits at every iteration with new weights), so a fit is
-deterministic given its seed and thread count. Known ranges of state coordinates (``bounds``,
-the Swimmer's joint stops) clip what the model samples. Sampling runs without autograd in
-float32, drawing its noise from the caller's numpy generator.
+runs to convergence on held-out trajectories (``fit``): a first fit warms up with Adam on
+minibatches, then every fit runs L-BFGS on the whole training set, preconditioned by the
+diagonal curvature that Adam measured, until the held-out NLL stops improving; the network with
+the best held-out NLL is kept. The network, its loss and its gradient are numpy (``mlp``). A fit
+starts from a seeded initialisation or from the previous iteration's network, standardisation
+and preconditioner (Algorithm 1 refits at every iteration with new weights), so it is
+deterministic given its seed. Known ranges of state coordinates (``bounds``, the Swimmer's joint
+stops) clip what the model samples. Sampling runs in float32 (torch products, as the fused
+rollouts), drawing its noise from the caller's numpy generator.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
-from collections.abc import Callable
-from typing import cast
 
 import numpy as np
 import torch
-from torch import nn
+from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 from ...models import check_weights
+from .mlp import BIAS_UNIT, GaussianMLP, Rows, rows
 
 #: The least decrease of the held-out loss (standardised nats per transition) that counts as an
 #: improvement for early stopping.
 MIN_IMPROVEMENT = 1e-4
-#: Iterations of one L-BFGS round, and the rounds without a held-out improvement that end it.
-LBFGS_ITERATIONS = 20
-LBFGS_PATIENCE = 3
-#: Pre-activation of the constant hidden unit of ``rollout_layers``: tanh(20) is 1.0 in float32.
-BIAS_UNIT = 20.0
+#: L-BFGS iterations between two measurements of the held-out loss.
+CHECK_EVERY = 10
+#: Transitions whose weight is below this fraction of the largest are left out of a fit: in the
+#: float32 loss, whose weights sum to 1, even 10,000 of them move no digit.
+NEGLIGIBLE_WEIGHT = 1e-11
 
 
 class MLPGaussianModel:
@@ -42,13 +43,16 @@ class MLPGaussianModel:
         action_low: float,
         action_high: float,
         hidden: int = 32,
-        learning_rate: float = 3e-3,
-        batch_size: int = 512,
-        max_epochs: int = 2000,
-        patience: int = 100,
+        learning_rate: float = 1e-2,
+        batch_size: int = 1000,
+        warmup_epochs: int = 300,
+        patience: int = 300,
+        refit_patience: int = 100,
+        max_iterations: int = 1500,
+        memory: int = 20,
         holdout: float = 0.2,
-        polish: int = 100,
         seed: int = 0,
+        threads: int = 1,
         min_log_std: float = -6.0,
         max_log_std: float = 2.0,
         bounds: dict[int, tuple[float, float]] | None = None,
@@ -57,18 +61,24 @@ class MLPGaussianModel:
         self.action_low, self.action_high = action_low, action_high
         self.hidden = hidden
         self.learning_rate, self.batch_size = learning_rate, batch_size
-        self.max_epochs, self.patience, self.holdout = max_epochs, patience, holdout
-        self.seed = seed
-        self.polish = polish
+        self.warmup_epochs, self.patience = warmup_epochs, patience
+        self.refit_patience = refit_patience
+        self.max_iterations, self.memory, self.holdout = max_iterations, memory, holdout
+        self.seed, self.threads = seed, threads
         self.min_log_std, self.max_log_std = min_log_std, max_log_std
         #: Known ranges of state coordinates (index -> (low, high)) that samples are clipped to.
         self.bounds = dict(bounds or {})
-        self.net: nn.Sequential | None = None
+        #: The network's parameters (``mlp.GaussianMLP``), None before the first fit.
+        self.params: np.ndarray | None = None
+        #: Per-parameter scale of L-BFGS's variables, 1 / sqrt of Adam's second moment: a
+        #: diagonal preconditioner, measured by a first fit and carried by warm starts.
+        self.scale: np.ndarray | None = None
         # The weighted moments of the first fit's inputs and targets (set by ``fit``; a
         # warm-started fit keeps its predecessor's, so the network's function carries over).
         self.x_shift = self.x_scale = self.y_shift = self.y_scale = np.zeros(0)
-        #: The last fit's record: held-out NLL and normalised MSE, epochs, ESS of its weights.
+        #: The last fit's record: held-out NLL and normalised MSE, epochs and iterations, ESS.
         self.diagnostics: dict[str, float] = {}
+        self._network: GaussianMLP | None = None
         self._rollout_layers: tuple | None = None
         # A digest of the last fit's data, weights and held-out set.
         self._problem = ""
@@ -78,34 +88,27 @@ class MLPGaussianModel:
         return np.concatenate([np.asarray(states)[..., self.feature_slice], a], axis=-1)
 
     def warm_start(self, previous: MLPGaussianModel | None) -> MLPGaussianModel:
-        """Start the next fit from ``previous``'s network and standardisation (copies:
-        ``previous`` is unchanged). Keeping the standardisation keeps the network's function, so
-        the fit starts where the previous one ended."""
-        if previous is not None and previous.net is not None:
-            self.net = copy.deepcopy(previous.net)
+        """Start the next fit from ``previous``'s network, standardisation and preconditioner
+        (copies: ``previous`` is unchanged). Keeping the standardisation keeps the network's
+        function, so the fit starts where the previous one ended."""
+        if previous is not None and previous.params is not None:
+            self.params = previous.params.copy()
+            self.scale = None if previous.scale is None else previous.scale.copy()
             self._problem, self.diagnostics = previous._problem, dict(previous.diagnostics)
             self.x_shift, self.x_scale = previous.x_shift, previous.x_scale
             self.y_shift, self.y_scale = previous.y_shift, previous.y_scale
         return self
 
-    def _build(self, n_in: int, n_out: int) -> nn.Sequential:
-        generator_state = torch.random.get_rng_state()
-        torch.manual_seed(self.seed)
-        net = nn.Sequential(
-            nn.Linear(n_in, self.hidden),
-            nn.Tanh(),
-            nn.Linear(self.hidden, self.hidden),
-            nn.Tanh(),
-            nn.Linear(self.hidden, 2 * n_out),
-        )
-        torch.random.set_rng_state(generator_state)
-        return net
-
-    def _heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        assert self.net is not None, "fit the model first"
-        out = self.net(x)
-        mean, log_std = out.chunk(2, dim=-1)
-        return mean, log_std.clamp(self.min_log_std, self.max_log_std)
+    def network(self) -> GaussianMLP:
+        """The network of this model's shapes (known after the first fit)."""
+        if self._network is None:
+            n_in, n_out = len(self.x_shift), len(self.y_shift)
+            if n_in == 0:
+                raise RuntimeError("fit the model first")
+            self._network = GaussianMLP(
+                n_in, n_out, self.hidden, self.min_log_std, self.max_log_std
+            )
+        return self._network
 
     def held_out(self, groups: np.ndarray) -> np.ndarray:
         """Which transitions the fit holds out: those of every k-th group (trajectory), with
@@ -124,20 +127,24 @@ class MLPGaussianModel:
         weights: np.ndarray,
         groups: np.ndarray | None = None,
     ) -> MLPGaussianModel:
-        """Eq. 3's weighted MLE by Adam on shuffled minibatches, with early stopping.
+        """Eq. 3's weighted MLE, to convergence on held-out trajectories.
 
-        The transitions of every k-th trajectory (``groups``: a trajectory index per transition;
-        without it every weighted transition is its own group) are held out. After every epoch the
-        weighted NLL of the held-out transitions is measured; the step size halves after
-        ``patience // 4`` epochs without an improvement, training stops after ``patience`` such
-        epochs (or ``max_epochs``), and the network with the best held-out NLL is kept. A
-        warm-started fit counts its starting network as a candidate, so a refit never ends worse
-        on the held-out set than where it started; one on the same transitions, weights and
-        held-out set as its predecessor (ML's refits) keeps the predecessor's network as it is."""
+        Transitions of zero or negligible weight (``NEGLIGIBLE_WEIGHT``) are left out. The
+        transitions of every k-th trajectory (``groups``: a trajectory index per transition;
+        without it every weighted transition is its own group) are held out, and the fit watches
+        their weighted NLL. A first fit warms up with ``warmup_epochs`` epochs of Adam on
+        shuffled minibatches; then L-BFGS on the whole training set measures the held-out NLL
+        every ``CHECK_EVERY`` iterations and stops after ``patience`` iterations without an
+        improvement (``refit_patience`` for a warm-started fit, which starts at a fitted network),
+        or after ``max_iterations``. The network with the best held-out NLL is kept; a
+        warm-started fit counts its starting network as a candidate, so a refit never ends
+        worse on the held-out set than where it started, and one on the same transitions,
+        weights and held-out set as its predecessor (ML's refits) keeps the predecessor's
+        network as it is."""
         weights = check_weights(weights).ravel()
-        keep = weights > 0
-        if not keep.any():
+        if not weights.any():
             raise ValueError("cannot fit a model: every transition has zero weight")
+        keep = weights > NEGLIGIBLE_WEIGHT * weights.max()
         groups = np.arange(keep.sum()) if groups is None else np.asarray(groups)[keep]
         test = self.held_out(groups)
         if test.all() or not test.any():
@@ -145,87 +152,113 @@ class MLPGaussianModel:
         x = self._inputs(states, actions).reshape(len(weights), -1)[keep]
         y = (np.asarray(next_states) - np.asarray(states)).reshape(len(weights), -1)[keep]
         w = weights[keep]
-        if self.net is None:
+        cold = self.params is None
+        if cold:
             self.x_shift, self.x_scale = _weighted_moments(x, w / w.sum())
             self.y_shift, self.y_scale = _weighted_moments(y, w / w.sum())
-            self.net = self._build(x.shape[1], y.shape[1])
-
-        def tensors(rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-            return (
-                torch.as_tensor((x[rows] - self.x_shift) / self.x_scale, dtype=torch.float32),
-                torch.as_tensor((y[rows] - self.y_shift) / self.y_scale, dtype=torch.float32),
-                torch.as_tensor(w[rows] / w[rows].sum(), dtype=torch.float32),
-            )
-
-        train = ~test
+            self.params = self.network().initial(np.random.default_rng(self.seed))
         problem = hashlib.sha256(b"".join(a.tobytes() for a in (x, y, w, test))).hexdigest()
         if problem == self._problem:
             # The previous fit solved this very problem (ML's weights never change): keep it.
             self._fold()
-            self.diagnostics = self.diagnostics | {"model_epochs": 0.0, "model_lbfgs_rounds": 0.0}
+            self.diagnostics = self.diagnostics | {"model_epochs": 0.0, "model_iterations": 0.0}
             return self
         self._problem = problem
-        validation = tensors(test) if test.any() else None
-        epochs, rounds = self._train(*tensors(train), validation)
+
+        def standardised(where: np.ndarray) -> Rows:
+            return rows(
+                (x[where] - self.x_shift) / self.x_scale,
+                (y[where] - self.y_shift) / self.y_scale,
+                w[where],
+            )
+
+        train = standardised(~test)
+        watched = standardised(test) if test.any() else train
+        with threadpool_limits(limits=self.threads, user_api="blas"):
+            epochs = self._warm_up(train, watched) if cold else 0
+            iterations = self._lbfgs(train, watched, self.patience if cold else self.refit_patience)
         self._fold()
         self.diagnostics = {
             "model_epochs": float(epochs),
-            "model_lbfgs_rounds": float(rounds),
+            "model_iterations": float(iterations),
             "fit_ess": float(w.sum() ** 2 / (w**2).sum()),
         }
         self.diagnostics |= self.held_out_metrics(x[test], y[test], w[test])
         return self
 
-    def _train(
-        self,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        w: torch.Tensor,
-        validation: tuple[torch.Tensor, ...] | None,
-    ) -> tuple[int, int]:
-        """Adam on minibatches until the held-out loss stops improving, then L-BFGS rounds until
-        it stops improving again; the best network is kept. Returns (epochs, L-BFGS rounds).
-        Without a held-out set the training loss itself is watched."""
-        assert self.net is not None
-        net = self.net
-        best = _BestState(net, lambda: self._loss(*(validation or (x, y, w))))
-        generator = torch.Generator().manual_seed(self.seed)
-        optimiser = torch.optim.Adam(net.parameters(), lr=self.learning_rate, fused=True)
-        epoch = 0
-        while epoch < self.max_epochs and best.since < self.patience:
-            epoch += 1
-            for rows in torch.randperm(len(w), generator=generator).split(self.batch_size):
-                optimiser.zero_grad()
+    def _warm_up(self, train: Rows, watched: Rows) -> int:
+        """Adam on shuffled minibatches for ``warmup_epochs`` epochs, keeping the parameters with
+        the best watched loss; sets the preconditioner ``scale`` from Adam's second moments.
+        Returns the epochs run."""
+        assert self.params is not None
+        network, params = self.network(), self.params
+        best = _Best(params, network.loss(params, watched))
+        generator = np.random.default_rng(self.seed)
+        first, second = np.zeros_like(params), np.zeros_like(params)
+        beta1, beta2, n = 0.9, 0.999, len(train.w)
+        batches, step = max(1, round(n / self.batch_size)), 0
+        for _ in range(self.warmup_epochs):
+            for batch in np.array_split(generator.permutation(n), batches):
+                step += 1
                 # The minibatch's share of the weighted loss, scaled to the whole set: unbiased.
-                loss = self._loss(x[rows], y[rows], w[rows]) * (len(w) / len(rows))
-                loss.backward()
-                optimiser.step()
-            if not best.update() and best.since % max(1, self.patience // 4) == 0:
-                for group in optimiser.param_groups:
-                    group["lr"] *= 0.5
-        best.restore()
-        lbfgs = torch.optim.LBFGS(
-            net.parameters(),
-            max_iter=LBFGS_ITERATIONS,
-            history_size=20,
-            line_search_fn="strong_wolfe",
-            tolerance_grad=1e-9,
-            tolerance_change=1e-12,
-        )
+                _, gradient = network.loss_and_gradient(
+                    params, train.take(np.sort(batch), n / len(batch))
+                )
+                first += (1 - beta1) * (gradient - first)
+                second += (1 - beta2) * (gradient * gradient - second)
+                params = params - self.learning_rate * (first / (1 - beta1**step)) / (
+                    np.sqrt(second / (1 - beta2**step)) + 1e-8
+                )
+            best.update(params, network.loss(params, watched))
+        self.params = best.params
+        if step:
+            # The inverse of the diagonal (empirical Fisher) curvature, as L-BFGS's scale.
+            curvature = second / (1 - beta2**step)
+            inverse = 1.0 / (curvature + 1e-12 * curvature.max())
+            self.scale = np.sqrt(inverse / inverse.mean())
+        return self.warmup_epochs
 
-        def closure() -> torch.Tensor:
-            lbfgs.zero_grad()
-            loss = self._loss(x, y, w)
-            loss.backward()
-            return loss
+    def _lbfgs(self, train: Rows, watched: Rows, patience: int) -> int:
+        """L-BFGS (scipy's, with ``memory`` pairs) on the whole training set in the variables
+        params / scale, which gives it the preconditioner as its initial inverse Hessian; stops
+        ``patience`` iterations after the last improvement of the watched loss, or after
+        ``max_iterations``. Keeps the best parameters; returns the iterations run."""
+        assert self.params is not None
+        network = self.network()
+        scale = np.ones(network.size) if self.scale is None else self.scale
+        best = _Best(self.params, network.loss(self.params, watched))
+        iterations = 0
 
-        best.since, rounds = 0, 0
-        while rounds < self.polish and best.since < LBFGS_PATIENCE:
-            rounds += 1
-            lbfgs.step(closure)
-            best.update()
-        best.restore()
-        return epoch, rounds
+        def loss(u: np.ndarray) -> tuple[float, np.ndarray]:
+            value, gradient = network.loss_and_gradient(scale * u, train)
+            return value, scale * gradient
+
+        def watch(intermediate_result) -> None:
+            nonlocal iterations
+            iterations += 1
+            if iterations % CHECK_EVERY == 0:
+                params = scale * intermediate_result.x
+                best.update(params, network.loss(params, watched))
+                if best.since * CHECK_EVERY >= patience:
+                    raise StopIteration
+
+        if self.max_iterations > 0:
+            result = minimize(
+                loss,
+                self.params / scale,
+                jac=True,
+                method="L-BFGS-B",
+                callback=watch,
+                options={
+                    "maxiter": self.max_iterations,
+                    "maxcor": self.memory,
+                    "ftol": 0,
+                    "gtol": 0,
+                },
+            )
+            best.update(scale * result.x, network.loss(scale * result.x, watched))
+        self.params = best.params
+        return iterations
 
     def held_out_metrics(self, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str, float]:
         """The weighted NLL per transition (nats, raw units) and the normalised MSE of the mean
@@ -242,26 +275,22 @@ class MLPGaussianModel:
     def _fold(self) -> None:
         """Fold the standardisation into the first and last layers, so that sampling maps raw
         inputs to raw mean deltas and standardised log-stds in one pass of three products."""
-        assert self.net is not None, "fit the model first"
-        first, hidden, last = (cast(nn.Linear, self.net[i]) for i in (0, 2, 4))
-        n_out = last.out_features // 2
-        with torch.no_grad():
-            x_scale = torch.as_tensor(self.x_scale, dtype=torch.float32)
-            x_shift = torch.as_tensor(self.x_shift, dtype=torch.float32)
-            w1 = first.weight / x_scale
-            b1 = first.bias - w1 @ x_shift
-            y_scale = torch.as_tensor(self.y_scale, dtype=torch.float32)
-            y_shift = torch.as_tensor(self.y_shift, dtype=torch.float32)
-            w3, b3 = last.weight.clone(), last.bias.clone()
-            w3[:n_out] *= y_scale[:, None]
-            b3[:n_out] = b3[:n_out] * y_scale + y_shift
-        # Stored transposed and contiguous for addmm: x @ W^T + b.
+        assert self.params is not None, "fit the model first"
+        layers = self.network().layers(self.params)
+        first, hidden, last = (layer.astype(np.float64) for layer in layers)
+        n_in, h, n_out = len(self.x_shift), self.hidden, len(self.y_shift)
+        w1 = first[:n_in, :h] / self.x_scale[:, None]
+        b1 = first[n_in, :h] - self.x_shift @ w1
+        w3, b3 = last[:h].copy(), last[h].copy()
+        w3[:, :n_out] *= self.y_scale
+        b3[:n_out] = b3[:n_out] * self.y_scale + self.y_shift
+        # Stored as [fan_in, fan_out] float32 tensors for addmm: x @ W + b.
+        f32 = torch.float32
         self._folded = [
-            (w1.T.contiguous(), b1),
-            (hidden.weight.T.contiguous().detach(), hidden.bias.detach().clone()),
-            (w3.T.contiguous(), b3),
+            (torch.as_tensor(weight, dtype=f32), torch.as_tensor(bias, dtype=f32))
+            for weight, bias in ((w1, b1), (hidden[:h, :h], hidden[h, :h]), (w3, b3))
         ]
-        self._log_y_scale = torch.log(y_scale)
+        self._log_y_scale = torch.as_tensor(np.log(self.y_scale), dtype=torch.float32)
         self._rollout_layers = None
 
     def rollout_layers(self) -> tuple:
@@ -286,20 +315,14 @@ class MLPGaussianModel:
         *layers, log_y_scale = self._rollout_layers
         return (*layers, (self.min_log_std, self.max_log_std), log_y_scale)
 
-    def _loss(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """Weighted negative log-likelihood of the standardised targets (Eq. 3, up to constants)."""
-        mean, log_std = self._heads(x)
-        nll = log_std + 0.5 * ((y - mean) * torch.exp(-log_std)) ** 2
-        return (w[:, None] * nll).sum()
-
     def mean_std(self, states: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self._mean_std_inputs(self._inputs(states, actions))
 
-    @torch.inference_mode()
     def _mean_std_inputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        z = torch.as_tensor((x - self.x_shift) / self.x_scale, dtype=torch.float32)
-        mean, log_std = self._heads(z)
-        return (mean.numpy() * self.y_scale + self.y_shift, np.exp(log_std.numpy()) * self.y_scale)
+        assert self.params is not None, "fit the model first"
+        z = rows((x - self.x_shift) / self.x_scale, np.zeros((len(x), 0)), np.ones(len(x))).x
+        mean, log_std = self.network().heads(self.params, z)
+        return mean * self.y_scale + self.y_shift, np.exp(log_std) * self.y_scale
 
     def log_prob(
         self, states: np.ndarray, actions: np.ndarray, next_states: np.ndarray
@@ -338,30 +361,23 @@ class MLPGaussianModel:
         return next_states
 
 
-class _BestState:
-    """The network's parameters with the lowest watched loss so far (the start counts), and how
-    many evaluations have passed since the last improvement of at least MIN_IMPROVEMENT."""
+class _Best:
+    """The parameters with the lowest watched loss so far (the start counts), and how many
+    measurements have passed since the last improvement of at least MIN_IMPROVEMENT."""
 
-    def __init__(self, net: nn.Module, loss: Callable[[], torch.Tensor]):
-        self.net, self.loss, self.since = net, loss, 0
-        self.value = self._evaluate()
-        self.state = copy.deepcopy(net.state_dict())
+    def __init__(self, params: np.ndarray, value: float):
+        self.params, self.value, self.since = params.copy(), _finite(value), 0
 
-    @torch.no_grad()
-    def _evaluate(self) -> float:
-        value = float(self.loss())
-        return value if np.isfinite(value) else np.inf
-
-    def update(self) -> bool:
-        value = self._evaluate()
+    def update(self, params: np.ndarray, value: float) -> None:
+        value = _finite(value)
         improved = value < self.value - MIN_IMPROVEMENT
         if value < self.value:
-            self.value, self.state = value, copy.deepcopy(self.net.state_dict())
+            self.value, self.params = value, params.copy()
         self.since = 0 if improved else self.since + 1
-        return improved
 
-    def restore(self) -> None:
-        self.net.load_state_dict(self.state)
+
+def _finite(value: float) -> float:
+    return value if np.isfinite(value) else np.inf
 
 
 def _weighted_moments(values: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -371,5 +387,6 @@ def _weighted_moments(values: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np
 
 
 def set_threads(threads: int) -> None:
-    """Torch's intra-op threads follow the pipeline rule's ``threads``."""
+    """Torch's intra-op threads (the sampling and fused rollouts' products) follow the pipeline
+    rule's ``threads``; a fit limits numpy's BLAS to the model's ``threads``."""
     torch.set_num_threads(max(1, int(threads)))
