@@ -20,10 +20,10 @@ import hashlib
 
 import numpy as np
 import torch
-from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
 from ...models import check_weights
+from . import lbfgs
 from .mlp import BIAS_UNIT, GaussianMLP, Rows, rows
 
 #: The least decrease of the held-out loss (standardised nats per transition) that counts as an
@@ -43,13 +43,13 @@ class MLPGaussianModel:
         action_low: float,
         action_high: float,
         hidden: int = 32,
-        learning_rate: float = 1e-2,
+        learning_rate: float = 3e-3,
         batch_size: int = 1000,
         warmup_epochs: int = 300,
         patience: int = 300,
         refit_patience: int = 100,
-        max_iterations: int = 1500,
-        memory: int = 20,
+        max_iterations: int = 2000,
+        memory: int = 100,
         holdout: float = 0.2,
         seed: int = 0,
         threads: int = 1,
@@ -219,7 +219,7 @@ class MLPGaussianModel:
         return self.warmup_epochs
 
     def _lbfgs(self, train: Rows, watched: Rows, patience: int) -> int:
-        """L-BFGS (scipy's, with ``memory`` pairs) on the whole training set in the variables
+        """L-BFGS (``lbfgs``, with ``memory`` pairs) on the whole training set in the variables
         params / scale, which gives it the preconditioner as its initial inverse Hessian; stops
         ``patience`` iterations after the last improvement of the watched loss, or after
         ``max_iterations``. Keeps the best parameters; returns the iterations run."""
@@ -233,30 +233,19 @@ class MLPGaussianModel:
             value, gradient = network.loss_and_gradient(scale * u, train)
             return value, scale * gradient
 
-        def watch(intermediate_result) -> None:
+        def watch(u: np.ndarray) -> None:
             nonlocal iterations
             iterations += 1
             if iterations % CHECK_EVERY == 0:
-                params = scale * intermediate_result.x
-                best.update(params, network.loss(params, watched))
+                best.update(scale * u, network.loss(scale * u, watched))
                 if best.since * CHECK_EVERY >= patience:
-                    raise StopIteration
+                    raise lbfgs.Stop
 
         if self.max_iterations > 0:
-            result = minimize(
-                loss,
-                self.params / scale,
-                jac=True,
-                method="L-BFGS-B",
-                callback=watch,
-                options={
-                    "maxiter": self.max_iterations,
-                    "maxcor": self.memory,
-                    "ftol": 0,
-                    "gtol": 0,
-                },
+            u, iterations = lbfgs.minimise(
+                loss, self.params / scale, self.memory, self.max_iterations, watch
             )
-            best.update(scale * result.x, network.loss(scale * result.x, watched))
+            best.update(scale * u, network.loss(scale * u, watched))
         self.params = best.params
         return iterations
 
