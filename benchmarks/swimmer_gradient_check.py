@@ -24,9 +24,8 @@ from gamps.domains.swimmer import dynamics as sw
 OLD_FIT = {
     "model_learning_rate": 3e-3,
     "model_batch_size": 10**9,
-    "model_max_epochs": 300,
-    "model_patience": 10**9,
-    "model_polish": 0,
+    "model_warmup_epochs": 300,
+    "model_max_iterations": 0,
     "model_holdout": 0.0,
     "model_joint_limits": False,
 }

@@ -190,7 +190,8 @@ def test_no_output_holds_nan_or_inf(smoke_run):
             fitted = table["algorithm"].isin(algorithms.MODEL_BASED)
             if "iteration" in table:
                 fitted &= table["iteration"] < table["iteration"].max()
-            assert table.loc[fitted, ["model_epochs", "fit_ess", "off_support"]].notna().all().all()
+            recorded = ["model_iterations", "fit_ess", "off_support"]
+            assert table.loc[fitted, recorded].notna().all().all()
             assert table.loc[~fitted, diagnostics].isna().all().all(), path
             table = table.drop(columns=diagnostics)
         assert not table.isna().any().any(), path
