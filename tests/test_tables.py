@@ -457,7 +457,7 @@ def test_model_health_on_a_hand_built_table():
     assert row["model_nmse_all"] == pytest.approx(0.2)
     assert row["fit_ess_first"] == pytest.approx(900.0)
     assert row["off_support_all"] == pytest.approx(0.3)
-    assert row["model_iterations_all"] == pytest.approx(200.0) and row["runs"] == 2
+    assert row["model_epochs_all"] == pytest.approx(200.0) and row["runs"] == 2
     # curves without model diagnostics (gridworld, minigolf) give an empty table
     assert tables.model_health(pd.DataFrame(rows, columns=columns).iloc[:, :5]).empty
 

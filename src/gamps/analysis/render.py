@@ -474,7 +474,7 @@ def model_health_markdown(health: pd.DataFrame) -> str:
     ("–" where nothing was held out)."""
     header = ["N", "algorithm", "held-out NLL (nats) k = 0", "all k", "held-out nMSE k = 0"]
     header += ["all k", "fit ESS k = 0", "all k", "rollout steps off support k = 0", "all k"]
-    header += ["L-BFGS iterations (all k)", "runs"]
+    header += ["epochs (all k)", "runs"]
     formats = {"model_nll": ".2f", "model_nmse": ".4f", "fit_ess": ".0f", "off_support": ".1%"}
 
     def cell(value: float, spec: str) -> str:
@@ -483,7 +483,7 @@ def model_health_markdown(health: pd.DataFrame) -> str:
     rows = [
         [str(r["n_trajectories"]), algorithms.label(r["algorithm"])]
         + [cell(r[f"{m}_{at}"], spec) for m, spec in formats.items() for at in ("first", "all")]
-        + [cell(r["model_iterations_all"], ".0f"), str(r["runs"])]
+        + [cell(r["model_epochs_all"], ".0f"), str(r["runs"])]
         for r in health.to_dict("records")
     ]
     return "\n".join(_table(header, "rlrrrrrrrrrr", rows)) + "\n"

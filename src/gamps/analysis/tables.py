@@ -535,7 +535,7 @@ def run_cost(results: str | PathLike) -> pd.DataFrame:
 
 #: Per-iteration model diagnostics summarised by ``model_health`` (columns of the curves of a
 #: domain that records them, e.g. the swimmer).
-MODEL_METRICS = ("model_nll", "model_nmse", "fit_ess", "off_support", "model_iterations")
+MODEL_METRICS = ("model_nll", "model_nmse", "fit_ess", "off_support", "model_epochs")
 
 
 def model_health(curves: pd.DataFrame) -> pd.DataFrame:
@@ -543,9 +543,9 @@ def model_health(curves: pd.DataFrame) -> pd.DataFrame:
     iteration 0 (``<metric>_first``, the fit at pi_b) and over every iteration with a fit
     (``<metric>_all``). Empty when the curves have no model diagnostics; the held-out scores are
     NaN when no trajectory was held out (fewer than 5)."""
-    if "model_iterations" not in curves:
+    if "model_epochs" not in curves:
         return pd.DataFrame()
-    fitted = curves[curves["model_iterations"].notna()]
+    fitted = curves[curves["model_epochs"].notna()]
     by = ["n_trajectories", "algorithm"]
     metrics = list(MODEL_METRICS)
     first = fitted[fitted["iteration"] == 0].groupby(by)[metrics].mean().add_suffix("_first")
