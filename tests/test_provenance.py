@@ -20,6 +20,7 @@ import pytest
 from fixtures import AFTER_GRIDWORLD_SETTINGS, ROOT
 
 from gamps import provenance, settings
+from gamps.domains import DOMAIN_KEYS
 
 CONFIG = settings.load_config(ROOT / "config/config.yaml")
 SMOKE = settings.load_config(ROOT / "config/config.yaml", ROOT / "config/smoke.yaml")
@@ -126,7 +127,10 @@ def test_upstream_is_the_rule_graph_of_the_workflow(tmp_path):
     cmd += ["--configfile", str(ROOT / "config/smoke.yaml"), "--rulegraph", "--forceall"]
     cmd += ["all", "tuning", "robustness"]
     dot = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, check=True).stdout
-    names = dict(re.findall(r'^\s*(\d+)\[label = "(\w+)"', dot, re.MULTILINE))
+    # A seed-batched environment's rule (``train_gridworld``) is stamped as its rule (``train``).
+    suffix = re.compile(rf"_({'|'.join(DOMAIN_KEYS)})$")
+    labels = re.findall(r'^\s*(\d+)\[label = "(\w+)"', dot, re.MULTILINE)
+    names = {node: suffix.sub("", label) for node, label in labels}
     edges = {(names[a], names[b]) for a, b in re.findall(r"^\s*(\d+) -> (\d+)", dot, re.MULTILINE)}
     upstream = [*provenance.UPSTREAM.items(), *provenance.UPSTREAM_OF_ENV.items()]
     ours = {
@@ -356,11 +360,15 @@ def test_code_changes_rerun_what_they_affect_and_only_that(clone):
         assert plan == expected, name
     # The estimators: every training job and everything after it.
     plan = planned_after_edit(clone, "src/gamps/gradients.py")
-    runs = sum(
-        len(CONFIG[env]["algorithms"]) * len(CONFIG[env]["n_trajectories"]) * CONFIG[env]["seeds"]
+    # The swimmer's runs one job a seed, the others' every seed of an (algorithm, N) at once.
+    jobs = {
+        env: len(CONFIG[env]["algorithms"]) * len(CONFIG[env]["n_trajectories"])
         for env in ("gridworld", "minigolf", "swimmer")
-    )
-    assert plan["train"] == runs and plan["aggregate"] == 3 and plan["replication_report"] == 1
+    }
+    assert plan["train"] == jobs["swimmer"] * CONFIG["swimmer"]["seeds"]
+    assert plan["train_gridworld"] == jobs["gridworld"]
+    assert plan["train_minigolf"] == jobs["minigolf"]
+    assert plan["aggregate"] == 3 and plan["replication_report"] == 1
     # Reverted: nothing to do (the dry runs added new stamp versions, and kept the old ones).
     assert planned(clone) == {}
 

@@ -200,14 +200,17 @@ def test_each_reading_runs_the_main_rules_under_its_own_names(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     stats = job_stats(result)
     grid, golf = SMOKE["gridworld"], SMOKE["minigolf"]
-    runs = len(grid["algorithms"]) * len(grid["n_trajectories"]) * grid["seeds"]
-    assert stats["walled__train"] == runs and stats["walled__claims"] == 1
-    assert stats["thirty_runs__train"] == len(golf["algorithms"]) * 30
+    # The gridworld and minigolf train every seed of an (algorithm, N) in one job.
+    batches = len(grid["algorithms"]) * len(grid["n_trajectories"])
+    assert stats["walled__train_gridworld"] == batches and stats["walled__claims"] == 1
+    assert stats["walled__collect_dataset_gridworld"] == len(grid["n_trajectories"])
+    assert "walled__train" not in stats
+    assert stats["thirty_runs__train_minigolf"] == len(golf["algorithms"])
     assert "thirty_runs__lower_area_mass" not in stats and stats["reading_claims"] == 2
-    assert stats["train"] == sum(  # main's own runs, for its claims.csv
-        len(SMOKE[env]["algorithms"]) * len(SMOKE[env]["n_trajectories"]) * SMOKE[env]["seeds"]
-        for env in ("gridworld", "minigolf", "swimmer")
-    )
+    # Main's own runs, for its claims.csv: the swimmer's one job a seed.
+    swim = SMOKE["swimmer"]
+    assert stats["train"] == len(swim["algorithms"]) * len(swim["n_trajectories"]) * swim["seeds"]
+    assert stats["train_gridworld"] == batches
 
 
 # ---------------------------------------------------------------------------------------------

@@ -130,12 +130,13 @@ def break_metadata(path: Path) -> None:
 
 
 #: Three datasets, each broken its own way, in one run: (dataset, how, the file named, problem).
+#: Two are gridworld datasets of N = 10, one a minigolf dataset.
 CORRUPTIONS = [
     (DATASET, truncate, DATASET, "unreadable dataset, truncated or corrupted"),
     (
-        DATASET.replace("N10_seed0", "N50_seed1"),
+        DATASET.replace("gridworld/data/N10_seed0", "minigolf/data/N10_seed1"),
         scramble,
-        DATASET.replace("N10_seed0", "N50_seed1"),
+        DATASET.replace("gridworld/data/N10_seed0", "minigolf/data/N10_seed1"),
         "unreadable dataset, truncated or corrupted",
     ),
     (
@@ -145,16 +146,19 @@ CORRUPTIONS = [
         "unreadable metadata",
     ),
 ]
+#: Every training rule (the gridworld and minigolf train every seed of an (algorithm, N) at once).
+TRAIN_RULES = ("train", "train_gridworld", "train_minigolf")
 
 
 def test_corrupted_datasets_fail_naming_each_file(smoke_run, tmp_path):
     """A truncated, a scrambled and a dataset with broken metadata, in one run: each fails the
-    jobs that read it, naming the file and the command that rebuilds it; the other runs are
-    redone; and the commands rebuild exactly the smoke run."""
+    jobs that read it (a seed-batched job checks all its datasets first and names each broken
+    one), naming the file and the command that rebuilds it; the other runs are redone; and the
+    commands rebuild exactly the smoke run."""
     run = copy_run(smoke_run, tmp_path / "run")
     for dataset, corrupt, _, _ in CORRUPTIONS:
         corrupt(run / dataset)
-    retrain = ("--cores", "2", "--forcerun", "train", "--keep-going")
+    retrain = ("--cores", "2", "--forcerun", *TRAIN_RULES, "--keep-going")
     failed = run_snakemake(run, *retrain)
     assert failed.returncode != 0
     for dataset, _, named, problem in CORRUPTIONS:
@@ -163,9 +167,11 @@ def test_corrupted_datasets_fail_naming_each_file(smoke_run, tmp_path):
         assert f"rebuild it and everything computed from it with: {command}" in output(failed)
         # The runs of the broken dataset are gone, not half-written.
         stem = Path(dataset).stem
-        assert not list((run / "results/_smoke/gridworld/runs").rglob(f"{stem}.csv")), stem
-    # Every other run was redone.
-    assert len(run_csvs(run)) == N_RUNS - len(CORRUPTIONS) * len(GRID["algorithms"])
+        assert not list((run / "results/_smoke").glob(f"*/runs/*/{stem}.csv")), stem
+    # Every other run was redone: the gridworld's of N = 50 (its N = 10 jobs read a broken
+    # dataset each).
+    assert len(run_csvs(run)) == N_RUNS - len(GRID["algorithms"]) * GRID["seeds"]
+    assert all("N50_" in path.name for path in run_csvs(run))
     assert_complete_or_absent(run, smoke_run, broken=[d for d, *_ in CORRUPTIONS])
     assert not temporaries(run)
 
@@ -244,8 +250,10 @@ def test_step_size_change_retrains_without_recollecting(smoke_run, tmp_path):
     plan = run_snakemake(run, "--dry-run", "--quiet", "rules", configfile=config)
     assert plan.returncode == 0, plan.stderr[-3000:]
     counts = dict(re.findall(r"^(\w+) +(\d+)$", plan.stdout, re.MULTILINE))  # the job stats
-    assert counts.get("train") == str(N_RUNS)
-    assert "collect_dataset" not in counts
+    assert counts.get("train_gridworld") == str(
+        len(GRID["algorithms"]) * len(GRID["n_trajectories"])
+    )
+    assert not [rule for rule in counts if rule.startswith("collect_dataset")]
 
 
 def test_config_change_is_seen_without_snakemake_records(smoke_run, tmp_path):

@@ -225,13 +225,15 @@ def test_every_rule_params_call_names_a_known_rule_of_its_own():
     """Each rule of the workflow that has params takes them from rule_params, under its name."""
     text = "\n".join(path.read_text() for path in sorted((ROOT / "workflow/rules").glob("*.smk")))
     calls = {}
-    for block in re.split(r"^ *rule ", text, flags=re.MULTILINE)[1:]:
-        name = block.split(":", 1)[0]
-        calls[name] = re.findall(r'rule_params\("(\w+)"', block)
-    assert {name: found for name, found in calls.items() if found} == {
+    for block in re.split(r"^ *rule\b", text, flags=re.MULTILINE)[1:]:
+        # A rule made in a loop over environments names itself (``f"train_{ENV}"``).
+        name = block.split(":", 1)[0].strip() or re.search(r'f"(\w+?)_\{', block)[1]
+        calls.setdefault(name, []).extend(re.findall(r'rule_params\("(\w+)"', block))
+    assert {name: sorted(set(found)) for name, found in calls.items() if found} == {
         rule: [rule] for rule in settings.RULES
     }
-    params = re.findall(r"^ {4}params:\n((?: {8}.*\n)*)", text, re.MULTILINE)
+    params = re.findall(r"^( +)params:\n((?:\1 {4}.*\n)*)", text, re.MULTILINE)
+    params = [block for _, block in params]
     assert params and not any("config[" in block for block in params)
 
 

@@ -98,6 +98,22 @@ def test_mujoco_clips_the_action_for_the_dynamics():
     assert np.abs(wide - inside).max() > 1e-3
 
 
+def test_physics_step_is_gymnasiums_step_bit_for_bit():
+    """``dynamics.step`` (what the domain steps its episodes with) leaves every env in the state
+    gymnasium's own step reaches: over 300 steps of bang-bang and out-of-range actions, which drive
+    the hinges into their stops (the constraint solver's regime) and back."""
+    rng = np.random.default_rng(3)
+    ours, theirs = sw.make_env(), real_env()
+    np.testing.assert_array_equal(ours.reset(seed=5)[0], theirs.reset(seed=5)[0])
+    joints = []
+    for t in range(300):
+        action = np.sign(np.sin(t / 15 + np.array([0.0, 1.0]))) * rng.uniform(0.5, 3.0, size=2)
+        expected = theirs.step(action)[0]
+        np.testing.assert_array_equal(sw.step([ours], action[None])[0], expected)
+        joints.append(np.abs(expected[list(sw.JOINTS)]).max())
+    assert max(joints) > sw.JOINT_LIMIT - 0.05  # the stops were reached
+
+
 def test_features_and_make_env():
     env = sw.make_env()
     assert env.unwrapped is env  # no TimeLimit: episodes stop at the package's horizon

@@ -44,6 +44,25 @@ def alternatives(values):
     return "|".join(str(v) for v in values)
 
 
+# Environments whose runs cost less than a job's start (an interpreter with the package, as
+# benchmarks/startup.py measures), or little more: one job trains every seed of an (algorithm, N),
+# still writing one file per seed. The others' runs: one job a seed. Every environment collects
+# the datasets of an N in one job.
+SEED_BATCHED = [env for env in ("gridworld", "minigolf") if env in ENVS]
+PER_SEED = [env for env in ENVS if env not in SEED_BATCHED]
+# The per-seed rules' environments ("(?!)" matches none: an empty pattern would match any).
+PER_SEED_ENV = alternatives(PER_SEED) or "(?!)"
+
+
+def seed_range(env):
+    return list(range(config[env]["seeds"]))
+
+
+def seeds_of(pattern, env):
+    """``pattern`` of every seed of ``env`` (its other wildcards left)."""
+    return expand(pattern, env=env, seed=seed_range(env), allow_missing=True)
+
+
 wildcard_constraints:
     env=alternatives(ENVS),
     algo=alternatives({a for env in ENVS for a in config[env]["algorithms"]}),

@@ -1,43 +1,38 @@
 # Beyond the paper: exact gradient-bias diagnostics on the gridworld (Theorem 3.2, Lemma 4.1).
 GRIDWORLD_N = config["gridworld"]["n_trajectories"]
+# Each gridworld diagnostic runs every seed in one job (a seed's part costs a few job starts),
+# still writing one file per seed.
+GRIDWORLD_SEEDS = seed_range("gridworld")
 
 
 rule gradient_bias:
     input:
         stamp=stamp("gradient_bias"),
+        # Seed-major: every N of seed 0, then of seed 1, ... (the script reads them so).
         data=expand(
-            rules.collect_dataset.output.data,
-            env="gridworld",
-            n=GRIDWORLD_N,
-            allow_missing=True,
+            f"{DATASET}.npz", env="gridworld", seed=GRIDWORLD_SEEDS, n=GRIDWORLD_N
         ),
         meta=expand(
-            rules.collect_dataset.output.meta,
-            env="gridworld",
-            n=GRIDWORLD_N,
-            allow_missing=True,
+            f"{DATASET}.json", env="gridworld", seed=GRIDWORLD_SEEDS, n=GRIDWORLD_N
         ),
         runs=expand(
-            rules.train.output[0],
-            env="gridworld",
-            algo="gamps",
-            n=GRIDWORLD_N,
-            allow_missing=True,
+            RUN, env="gridworld", algo="gamps", seed=GRIDWORLD_SEEDS, n=GRIDWORLD_N
         ),
     output:
-        BIAS_SEED,
+        expand(BIAS_SEED, seed=GRIDWORLD_SEEDS),
     log:
-        res("logs/gridworld/gradient_bias/seed{seed}.log"),
+        res("logs/gridworld/gradient_bias.log"),
     benchmark:
-        res("benchmarks/gridworld/gradient_bias/seed{seed}.tsv")
+        res("benchmarks/gridworld/gradient_bias/seeds.tsv")
     conda:
         "../envs/gamps.yaml"
     threads: 1
     resources:
         mem_mb=1000,
-        runtime=10,
+        runtime=20,
     params:
         **rule_params("gradient_bias", config),
+        seeds=GRIDWORLD_SEEDS,
     script:
         "../scripts/gradient_bias.py"
 
@@ -45,9 +40,7 @@ rule gradient_bias:
 rule gradient_bias_summary:
     input:
         stamp=stamp("gradient_bias_summary"),
-        seeds=expand(
-            rules.gradient_bias.output[0], seed=range(config["gridworld"]["seeds"])
-        ),
+        seeds=rules.gradient_bias.output,
     output:
         table=res("gridworld/gradient_bias.csv"),
         summary=res("gridworld/gradient_bias_summary.csv"),
@@ -107,20 +100,21 @@ rule gradient_used:
         stamp=stamp("gradient_used"),
         curves=expand(rules.aggregate.output.curves, env="gridworld"),
     output:
-        gradients=USED_SEED,
-        returns=RETURNS_SEED,
+        gradients=expand(USED_SEED, seed=GRIDWORLD_SEEDS),
+        returns=expand(RETURNS_SEED, seed=GRIDWORLD_SEEDS),
     log:
-        res("logs/gridworld/gradient_used/seed{seed}.log"),
+        res("logs/gridworld/gradient_used.log"),
     benchmark:
-        res("benchmarks/gridworld/gradient_used/seed{seed}.tsv")
+        res("benchmarks/gridworld/gradient_used/seeds.tsv")
     conda:
         "../envs/gamps.yaml"
     threads: 1
     resources:
         mem_mb=1000,
-        runtime=10,
+        runtime=30,
     params:
         **rule_params("gradient_used", config),
+        seeds=GRIDWORLD_SEEDS,
     script:
         "../scripts/gradient_used.py"
 
@@ -128,14 +122,8 @@ rule gradient_used:
 rule gradient_used_summary:
     input:
         stamp=stamp("gradient_used_summary"),
-        gradients=expand(
-            rules.gradient_used.output.gradients,
-            seed=range(config["gridworld"]["seeds"]),
-        ),
-        returns=expand(
-            rules.gradient_used.output.returns,
-            seed=range(config["gridworld"]["seeds"]),
-        ),
+        gradients=rules.gradient_used.output.gradients,
+        returns=rules.gradient_used.output.returns,
     output:
         gradients=res("gridworld/gradient_used.csv"),
         gradients_summary=res("gridworld/gradient_used_summary.csv"),
@@ -162,12 +150,8 @@ rule gradient_used_summary:
 rule gradient_check:
     input:
         stamp=stamp("gradient_check"),
-        data=expand(
-            rules.collect_dataset.output.data, env="swimmer", allow_missing=True
-        ),
-        meta=expand(
-            rules.collect_dataset.output.meta, env="swimmer", allow_missing=True
-        ),
+        data=expand(f"{DATASET}.npz", env="swimmer", allow_missing=True),
+        meta=expand(f"{DATASET}.json", env="swimmer", allow_missing=True),
         runs=expand(
             RUN,
             env="swimmer",

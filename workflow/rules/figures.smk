@@ -8,7 +8,7 @@ rule gridworld_weights:
     input:
         stamp=stamp("gridworld_weights"),
         data=expand(
-            rules.collect_dataset.output.data,
+            f"{DATASET}.npz",
             env="gridworld",
             n=config["gridworld"]["figure1_trajectories"],
             seed=0,

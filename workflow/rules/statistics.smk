@@ -10,7 +10,7 @@ if "gridworld" in ENVS:
         input:
             stamp=stamp("lower_area_mass"),
             data=expand(
-                rules.collect_dataset.output.data,
+                f"{DATASET}.npz",
                 env="gridworld",
                 n=config["gridworld"]["figure1_trajectories"],
                 seed=range(config["gridworld"]["seeds"]),

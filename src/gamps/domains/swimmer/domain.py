@@ -113,7 +113,7 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
         states[:, 0] = [env.reset(seed=int(seed))[0] for env, seed in zip(envs, seeds, strict=True)]
         for t in range(self.horizon):
             actions[:, t] = self.policy.sample(theta, states[:, t], rng)
-            states[:, t + 1] = [env.step(a)[0] for env, a in zip(envs, actions[:, t], strict=True)]
+            states[:, t + 1] = sw.step(envs, actions[:, t])
         rewards = sw.reward(states[:, :-1], actions, states[:, 1:])
         mask = np.ones((n, self.horizon), dtype=bool)
         log_prob = self.policy.log_prob(theta, states[:, :-1], actions)
