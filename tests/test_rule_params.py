@@ -263,12 +263,12 @@ def plan(smoke_run: Path, tmp_path: Path, config: dict) -> set[str]:
     return planned_jobs(result)
 
 
-def gridworld_runs(seeds, n=None) -> set[str]:
+def gridworld_runs(n=None) -> set[str]:
+    """The gridworld's training jobs, each every seed of an (algorithm, N)."""
     return {
-        f"train[env=gridworld, algo={algo}, n={size}, seed={seed}]"
+        f"train_gridworld[algo={algo}, n={size}]"
         for algo in GRID["algorithms"]
         for size in n or GRID["n_trajectories"]
-        for seed in seeds
     }
 
 
@@ -315,27 +315,37 @@ def test_figure_setting_replans_only_that_figure(smoke_run, tmp_path):
 
 
 @pipeline
-def test_one_more_seed_plans_only_the_new_seed_and_the_aggregates(smoke_run, tmp_path):
-    seed = GRID["seeds"]
-    config = changed(SMOKE, "gridworld", seeds=seed + 1)
-    new_seed = {
-        f"collect_dataset[env=gridworld, n={n}, seed={seed}]" for n in GRID["n_trajectories"]
+def test_one_more_seed_reruns_the_seed_batched_jobs_and_the_aggregates(smoke_run, tmp_path):
+    """The gridworld runs every seed of an N (datasets) or of an (algorithm, N) (training) and its
+    diagnostics in one job each, so one more seed reruns them all (the old seeds' files come out
+    byte-identical: test_robustness), Figure 1 with its dataset, and what reads the runs."""
+    config = changed(SMOKE, "gridworld", seeds=GRID["seeds"] + 1)
+    batched = {f"collect_dataset_gridworld[n={n}]" for n in GRID["n_trajectories"]}
+    batched |= gridworld_runs() | {"gradient_bias", "gradient_used"}
+    figure1 = {"gridworld_weights", "figure1", "lower_area_mass"}
+    assert plan(smoke_run, tmp_path, config) == batched | figure1 | AFTER_GRIDWORLD_TRAINING
+
+
+def test_one_more_swimmer_seed_plans_only_the_new_seed_and_the_aggregates(smoke_run, tmp_path):
+    swim = SMOKE["swimmer"]
+    seed = swim["seeds"]
+    config = changed(SMOKE, "swimmer", seeds=seed + 1)
+    new_seed = {f"collect_dataset[env=swimmer, n={n}, seed={seed}]" for n in swim["n_trajectories"]}
+    new_seed |= {
+        f"train[env=swimmer, algo={algo}, n={n}, seed={seed}]"
+        for algo in swim["algorithms"]
+        for n in swim["n_trajectories"]
     }
-    new_seed |= gridworld_runs([seed]) | {f"gradient_bias[seed={seed}]"}
-    # the gradient-used jobs check their paths against the curves, which gain the new seed
-    new_seed |= {f"gradient_used[seed={s}]" for s in range(seed + 1)}
-    # lower_area_mass is claim 1 over every seed: it gains the new one.
-    assert plan(smoke_run, tmp_path, config) == (
-        new_seed | AFTER_GRIDWORLD_TRAINING | {"lower_area_mass"}
-    )
+    new_seed |= {f"gradient_check[n={n}, seed={seed}]" for n in swim["n_trajectories"]}
+    after = {"aggregate[env=swimmer]", "tables[env=swimmer]", "claims[env=swimmer]", "figure3"}
+    after |= {"gradient_check_summary", "replication_report", "provenance", "all"}
+    assert plan(smoke_run, tmp_path, config) == new_seed | after
 
 
 @pipeline
 def test_step_size_retrains_without_recollecting_or_redrawing_figure1(smoke_run, tmp_path):
     """Training and what follows it; never the datasets, Figure 1 or claim 1 (lower_area_mass)."""
     config = changed(SMOKE, "gridworld", step_size=0.5)
-    seeds = range(GRID["seeds"])
-    bias = {f"gradient_{name}[seed={seed}]" for seed in seeds for name in ("bias", "used")}
     assert plan(smoke_run, tmp_path, config) == (
-        gridworld_runs(seeds) | bias | AFTER_GRIDWORLD_TRAINING
+        gridworld_runs() | {"gradient_bias", "gradient_used"} | AFTER_GRIDWORLD_TRAINING
     )

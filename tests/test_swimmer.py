@@ -13,6 +13,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy import stats
@@ -381,6 +382,49 @@ def test_fit_is_deterministic_and_independent_of_the_global_torch_rng():
     assert torch.equal(torch.random.get_rng_state(), state)
     other_seed = budget(40, seed=4).fit(s, a, s2, w)
     assert not np.array_equal(other_seed.mean_std(ts, ta)[0], first.mean_std(ts, ta)[0])
+
+
+def test_a_stored_first_fit_is_read_bit_for_bit_and_only_for_its_own_problem(tmp_path, monkeypatch):
+    """A first fit kept in ``store`` is read back, not recomputed, by a model with the same
+    settings on the same data, weights and held-out set: the same network, preconditioner and
+    record, so refits and samples from it are the same too. Another setting, other weights or a
+    broken file mean a fit of its own."""
+    rng = np.random.default_rng(6)
+    s, a, s2 = transitions(300, rng, *linear_system(rng))
+    w = rng.uniform(0.1, 1.0, size=300)
+    groups = np.repeat(np.arange(30), 10)
+    settings = {"warmup_epochs": 20, "max_iterations": 40, "store": tmp_path}
+    fitted = mlp(**settings).fit(s, a, s2, w, groups)
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+
+    def refit(*args, **kwargs):
+        raise AssertionError("the stored fit was recomputed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(MLPGaussianModel, "_warm_up", refit)
+        patch.setattr(MLPGaussianModel, "_lbfgs", refit)
+        read = mlp(**settings).fit(s, a, s2, w, groups)
+    assert_same_parameters(parameters(fitted), parameters(read))
+    np.testing.assert_array_equal(fitted.scale, read.scale)
+    assert read.diagnostics == fitted.diagnostics and np.isfinite(read.diagnostics["model_nll"])
+    ts, ta = draw_inputs(100, np.random.default_rng(7))
+    np.testing.assert_array_equal(
+        fitted.sample(ts, ta, np.random.default_rng(8)),
+        read.sample(ts, ta, np.random.default_rng(8)),
+    )
+    w2 = rng.uniform(0.1, 1.0, size=300)
+    refits = [mlp(**settings).warm_start(m).fit(s, a, s2, w2, groups) for m in (fitted, read)]
+    assert_same_parameters(*map(parameters, refits))
+    assert len(list(tmp_path.glob("*.npz"))) == 1  # a refit keeps nothing
+
+    mlp(**settings | {"warmup_epochs": 21}).fit(s, a, s2, w, groups)
+    mlp(**settings).fit(s, a, s2, w2, groups)
+    assert len(list(tmp_path.glob("*.npz"))) == 3
+    for path in tmp_path.glob("*.npz"):
+        path.write_bytes(path.read_bytes()[:100])
+    again = mlp(**settings).fit(s, a, s2, w, groups)
+    assert_same_parameters(parameters(fitted), parameters(again))
+    assert mlp(**settings).fit(s, a, s2, w, groups).diagnostics == fitted.diagnostics
 
 
 def test_warm_start_copies_the_previous_network_and_leaves_it_unchanged():
@@ -936,6 +980,17 @@ def test_end_to_end_toy_run_is_reproducible():
             if fitted:
                 assert 0.0 <= r["off_support"] <= 1.0
                 assert 0 < r["fit_ess"] <= batch.mask.sum()
+
+
+def test_runs_that_share_first_fits_record_what_runs_without_them_record(tmp_path):
+    """A model-based run with a folder of first fits writes the same records as one without, on
+    the first run (which keeps its fit) and on the next (which reads it)."""
+    batch = experiment.collect_dataset("swimmer", SMOKE, n=10, seed=1)
+    alone = pd.DataFrame(experiment.train("swimmer", SMOKE, "gamps", batch))
+    for _ in range(2):
+        shared = experiment.train("swimmer", SMOKE, "gamps", batch, first_fits=str(tmp_path))
+        pd.testing.assert_frame_equal(pd.DataFrame(shared), alone, check_exact=True)
+    assert len(list(tmp_path.glob("*.npz"))) == 1
 
 
 def test_the_gradient_check_compares_the_first_gradient_each_run_used(tmp_path):

@@ -70,14 +70,19 @@ def train(
     threads: int = 1,
     trace: list | None = None,
     gradient_trace: list | None = None,
+    first_fits: str | None = None,
 ) -> list[dict]:
     """Run ``algorithm`` on a dataset from its behaviour policy (the initial policy of every
     algorithm, so runs of one seed are paired); one record per iteration. ``threads`` bounds the
     intra-op threads of domains that use torch; ``trace`` receives theta_k of every iteration
-    (the learning path), ``gradient_trace`` the gradient estimate of every iteration."""
+    (the learning path), ``gradient_trace`` the gradient estimate of every iteration.
+    ``first_fits``: a folder where the domain's models keep their first fits (``set_first_fits``),
+    which runs on the same data and weights read instead of refitting; the records are the same
+    either way."""
     algorithms.get(algorithm)
     domain = make_domain(env, domain_params(env, env_config))
     domain.set_threads(threads)
+    domain.set_first_fits(first_fits)
     settings = Settings(
         **{key: env_config[key] for key in SETTINGS_KEYS if key in env_config}
         | {

@@ -92,16 +92,24 @@ def check_seeds(tuning_seeds, evaluation_seeds: int, env: str) -> None:
 
 
 def run_point(
-    env: str, env_config: dict, algorithm: str, update: str, alpha: float, seeds
+    env: str,
+    env_config: dict,
+    algorithm: str,
+    update: str,
+    alpha: float,
+    seeds,
+    first_fits: str | None = None,
 ) -> pd.DataFrame:
-    """Algorithm 1 at one grid point on every tuning seed and dataset size; one row per run."""
+    """Algorithm 1 at one grid point on every tuning seed and dataset size; one row per run
+    (``first_fits``: as ``experiment.train``'s, shared by the grid's points)."""
     config = env_config | {"update": update, "step_size": alpha}
     rows = []
     for seed in seeds:
         for n in env_config["n_trajectories"]:
             batch = experiment.collect_dataset(env, env_config, n, seed)
             try:
-                returns = [r["return"] for r in experiment.train(env, config, algorithm, batch)]
+                records = experiment.train(env, config, algorithm, batch, first_fits=first_fits)
+                returns = [r["return"] for r in records]
                 final, best, diverged = returns[-1], max(returns), False
             except FloatingPointError as error:
                 log.warning(

@@ -44,10 +44,10 @@ def alternatives(values):
     return "|".join(str(v) for v in values)
 
 
-# Environments whose runs cost less than a job's start (an interpreter with the package, as
-# benchmarks/startup.py measures), or little more: one job trains every seed of an (algorithm, N),
-# still writing one file per seed. The others' runs: one job a seed. Every environment collects
-# the datasets of an N in one job.
+# Environments whose datasets and runs cost less than a job's start (an interpreter with the
+# package, as benchmarks/startup.py measures), or little more: one job collects every seed of an
+# N, and one trains every seed of an (algorithm, N), still writing one file per seed. The others
+# (the Swimmer): one job a seed, so that one more seed collects and trains that seed only.
 SEED_BATCHED = [env for env in ("gridworld", "minigolf") if env in ENVS]
 PER_SEED = [env for env in ENVS if env not in SEED_BATCHED]
 # The per-seed rules' environments ("(?!)" matches none: an empty pattern would match any).
@@ -107,6 +107,9 @@ def intermediates():
 # set by the file that includes this one (the Snakefile, or a reading's workflow/reading.smk).
 STAMPS = provenance.stamps(config, workflow.basedir, STAMPED)
 STAMP_DIR = res(".stamps")
+# The Swimmer's first model fits, shared by the runs (main's, the readings') that fit the same
+# data with the same weights and settings (a fit's digest names its file; never committed).
+FIRST_FITS = ".snakemake/gamps/first_fits"
 # One adoption marker per results root (each reading of `snakemake robustness` has its own).
 ADOPTED = os.path.join(".snakemake/gamps/adoption", RESULTS.replace(os.sep, "%"))
 if workflow.is_main_process:

@@ -1,6 +1,32 @@
-# Every seed of an N in one job (an environment's datasets cost less than a job's start, or
-# little more), still one dataset file (and its metadata) per seed.
-for ENV in ENVS:
+rule collect_dataset:
+    input:
+        stamp=stamp("collect_dataset"),
+    output:
+        data=[f"{DATASET}.npz"],
+        meta=[f"{DATASET}.json"],
+    log:
+        res("logs/{env}/collect/N{n}_seed{seed}.log"),
+    benchmark:
+        res("benchmarks/{env}/collect/N{n}_seed{seed}.tsv")
+    wildcard_constraints:
+        env=PER_SEED_ENV,
+    conda:
+        "../envs/gamps.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        # Only what defines the data: a new step size retrains, it does not recollect.
+        domain=lambda wc: rule_params("collect_dataset", config, wc.env)["domain"],
+        env=lambda wc: wc.env,
+        seeds=lambda wc: [int(wc.seed)],
+    script:
+        "../scripts/collect_dataset.py"
+
+
+# Every seed of an N in one job (SEED_BATCHED), each seed's files as rule collect_dataset's.
+for ENV in SEED_BATCHED:
 
     rule:
         name:
@@ -19,9 +45,8 @@ for ENV in ENVS:
         threads: 1
         resources:
             mem_mb=500,
-            runtime=10,
+            runtime=5,
         params:
-            # Only what defines the data: a new step size retrains, it does not recollect.
             domain=rule_params("collect_dataset", config, ENV)["domain"],
             env=ENV,
             seeds=seed_range(ENV),

@@ -23,6 +23,7 @@ rule train:
         env_config=lambda wc: rule_params("train", config, wc.env)["env_config"],
         env=lambda wc: wc.env,
         seeds=lambda wc: [int(wc.seed)],
+        first_fits=FIRST_FITS,
     script:
         "../scripts/train.py"
 
@@ -54,5 +55,6 @@ for ENV in SEED_BATCHED:
             env_config=rule_params("train", config, ENV)["env_config"],
             env=ENV,
             seeds=seed_range(ENV),
+            first_fits=FIRST_FITS,
         script:
             "../scripts/train.py"

@@ -26,6 +26,8 @@ rule tune:
         },
         # The grid point's alpha, as declared (the wildcard is its label).
         alpha=lambda wc: tuning.grid_point(TUNING[wc.env], wc.ascent, wc.step),
+        # The grid's step sizes and update rules share each (seed, N)'s first model fit.
+        first_fits=FIRST_FITS,
     script:
         "../scripts/tune.py"
 

@@ -1,5 +1,5 @@
-"""Collect N trajectories of each seed's behaviour policy (rule collect_dataset_<env>: every
-seed of an N)."""
+"""Collect N trajectories of each seed's behaviour policy (rule collect_dataset: one seed; a
+seed-batched environment's rule: every seed of an N)."""
 
 from gamps import data, experiment
 

@@ -19,7 +19,13 @@ if broken:
 for batch, run, gradient_path in zip(batches, sm.output.run, sm.output.gradient, strict=True):
     gradients: list = []
     records = experiment.train(
-        env, sm.params.env_config, algo, batch, sm.threads, gradient_trace=gradients
+        env,
+        sm.params.env_config,
+        algo,
+        batch,
+        sm.threads,
+        gradient_trace=gradients,
+        first_fits=sm.params.first_fits,
     )
     io.write_records(records, run)
     # The first gradient (the gradient check's); none when footnote 5's rule stopped the run at

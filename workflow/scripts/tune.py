@@ -6,5 +6,7 @@ sm = snakemake  # noqa: F821
 experiment.log_to(sm.log[0])
 wc = sm.wildcards
 params = sm.params
-runs = tuning.run_point(wc.env, params.env_config, wc.algo, wc.ascent, params.alpha, params.seeds)
+runs = tuning.run_point(
+    wc.env, params.env_config, wc.algo, wc.ascent, params.alpha, params.seeds, params.first_fits
+)
 io.write_csv(runs, sm.output[0])

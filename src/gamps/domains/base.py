@@ -101,6 +101,10 @@ class Domain(ABC, Generic[ModelT]):
     def set_threads(self, threads: int) -> None:  # noqa: B027 (optional hook, no-op by default)
         """Threads for the domain's numerical back end (torch); numpy domains ignore it."""
 
+    def set_first_fits(self, folder: str | None) -> None:  # noqa: B027 (optional hook)
+        """A folder where the domain's models keep their first fits, for runs that share one to
+        read (a domain whose fits are cheap keeps none)."""
+
     def log_probs(self, theta: np.ndarray, batch: TrajectoryBatch) -> np.ndarray:
         """log pi_theta(a_t | s_t) at every step, [N, T]."""
         return self.policy.log_prob(theta, batch.states[:, :-1], batch.actions)

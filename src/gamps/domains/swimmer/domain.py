@@ -85,6 +85,7 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
         self._off_support = np.nan
         self.model_seed = 0
         self.threads = 1
+        self.first_fits: str | None = None
         self._envs: list = []
 
     def behaviour_parameters(self, rng: np.random.Generator) -> np.ndarray:
@@ -97,6 +98,10 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
         """Threads of the model's fits and products, applied when a model is made (model-free
         runs never import torch)."""
         self.threads = threads
+
+    def set_first_fits(self, folder: str | None) -> None:
+        """Where ``MLPGaussianModel`` keeps and finds its first fits (``store``)."""
+        self.first_fits = folder
 
     def _env_pool(self, n: int) -> list:
         while len(self._envs) < n:
@@ -134,6 +139,7 @@ class SwimmerDomain(MonteCarloQDomain["MLPGaussianModel"]):
             seed=self.model_seed,
             threads=self.threads,
             bounds=bounds if self.model_joint_limits else None,
+            store=self.first_fits,
             **self.model_settings,
         )
 

@@ -17,13 +17,18 @@ rollouts), drawing its noise from the caller's numpy generator.
 from __future__ import annotations
 
 import hashlib
+import io
+import os
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from ... import io as atomic
 from ...models import check_weights
-from . import lbfgs
+from . import lbfgs, mlp
 from .mlp import BIAS_UNIT, GaussianMLP, Rows, rows
 
 #: The least decrease of the held-out loss (standardised nats per transition) that counts as an
@@ -56,6 +61,7 @@ class MLPGaussianModel:
         min_log_std: float = -6.0,
         max_log_std: float = 2.0,
         bounds: dict[int, tuple[float, float]] | None = None,
+        store: str | os.PathLike[str] | None = None,
     ):
         self.feature_slice = feature_slice
         self.action_low, self.action_high = action_low, action_high
@@ -68,6 +74,9 @@ class MLPGaussianModel:
         self.min_log_std, self.max_log_std = min_log_std, max_log_std
         #: Known ranges of state coordinates (index -> (low, high)) that samples are clipped to.
         self.bounds = dict(bounds or {})
+        #: A folder of first fits (``first_fit_key``): a first fit found there is read, not
+        #: recomputed, and one computed is kept there. None: no folder.
+        self.store = None if store is None else Path(store)
         #: The network's parameters (``mlp.GaussianMLP``), None before the first fit.
         self.params: np.ndarray | None = None
         #: Per-parameter scale of L-BFGS's variables, 1 / sqrt of Adam's second moment: a
@@ -164,6 +173,9 @@ class MLPGaussianModel:
             self.diagnostics = self.diagnostics | {"model_epochs": 0.0, "model_iterations": 0.0}
             return self
         self._problem = problem
+        if cold and self._read_first_fit(problem):
+            self._fold()
+            return self
 
         def standardised(where: np.ndarray) -> Rows:
             return rows(
@@ -184,7 +196,66 @@ class MLPGaussianModel:
             "fit_ess": float(w.sum() ** 2 / (w**2).sum()),
         }
         self.diagnostics |= self.held_out_metrics(x[test], y[test], w[test])
+        if cold:
+            self._keep_first_fit(problem)
         return self
+
+    # A first fit is a pure function of its problem (data, weights, held-out set), the settings
+    # and the code: runs that share one (the readings that change only the step rule, the
+    # tuning grid's step sizes) read it from ``store`` instead of recomputing it.
+
+    def first_fit_key(self, problem: str) -> str:
+        """The digest that names a first fit in ``store``: of the problem's digest, every setting
+        of the fit, the source of the fit's code and numpy's version."""
+        settings = (
+            self.hidden, self.learning_rate, self.batch_size, self.warmup_epochs, self.patience,
+            self.max_iterations, self.memory, self.holdout, self.seed, self.threads,
+            self.min_log_std, self.max_log_std, np.__version__,
+        )  # fmt: skip
+        digest = hashlib.sha256(f"{problem} {settings!r}".encode())
+        for module in (mlp, lbfgs):
+            digest.update(Path(str(module.__file__)).read_bytes())
+        digest.update(Path(__file__).read_bytes())
+        return digest.hexdigest()
+
+    def _first_fit_path(self, problem: str) -> Path | None:
+        return None if self.store is None else self.store / f"{self.first_fit_key(problem)}.npz"
+
+    def _read_first_fit(self, problem: str) -> bool:
+        """Take the stored first fit of ``problem`` if there is one (a file that cannot be read is
+        ignored: the fit is recomputed and the file rewritten)."""
+        path = self._first_fit_path(problem)
+        if path is None or not path.is_file():
+            return False
+        try:
+            with np.load(path) as stored:
+                params, scale = stored["params"], stored["scale"]
+                names, values = stored["names"], stored["values"]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return False
+        if self.params is None or (params.shape, params.dtype) != (
+            self.params.shape,
+            self.params.dtype,
+        ):
+            return False
+        self.params, self.scale = params, (scale if scale.size else None)
+        self.diagnostics = {str(k): float(v) for k, v in zip(names, values, strict=True)}
+        return True
+
+    def _keep_first_fit(self, problem: str) -> None:
+        path = self._first_fit_path(problem)
+        if path is None:
+            return
+        assert self.params is not None
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            params=self.params,
+            scale=np.zeros(0) if self.scale is None else self.scale,
+            names=np.array(list(self.diagnostics)),
+            values=np.array(list(self.diagnostics.values()), dtype=float),
+        )
+        atomic.atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
 
     def _warm_up(self, train: Rows, watched: Rows) -> int:
         """Adam on shuffled minibatches for ``warmup_epochs`` epochs, keeping the parameters with
