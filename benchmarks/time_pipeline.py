@@ -33,6 +33,17 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*.tsv")}
 
 
+def uncommitted_code() -> bool:
+    """Whether a tracked file outside the outputs (results/, paper_figures/) differs from HEAD."""
+    status = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "--", "."]
+        + [":!results", ":!paper_figures"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    return bool(status.strip())
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="config/config.yaml")
@@ -51,6 +62,7 @@ def main():
         cmd += ["--forceall"] if args.in_place else []
         folder = workdir / results / "benchmarks"
         before = snapshot(folder)
+        uncommitted = uncommitted_code()
         start = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
         wall = time.perf_counter() - start
@@ -76,7 +88,9 @@ def main():
             "date": datetime.date.today().isoformat(),
             "config": args.config,
             "target": args.target,
-            "mode": "in place, --forceall" if args.in_place else "empty folder",
+            # The commit alone names the code only if nothing outside the outputs was modified.
+            "mode": ("in place, --forceall" if args.in_place else "empty folder")
+            + (", uncommitted changes" if uncommitted else ""),
             "cores": int(args.cores),
             "wall_s": round(wall, 1),
             "jobs": jobs,
